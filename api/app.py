@@ -1,0 +1,90 @@
+"""ASGI application: ``uvicorn api.app:app``.
+
+Routes: ``/graphql`` (queries over HTTP, subscriptions over WebSocket with the
+graphql-transport-ws protocol only), ``/`` (the live dashboard), ``/healthz``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from psycopg_pool import AsyncConnectionPool
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+
+from api.live import LiveHub
+from api.migrate import migrate
+from api.schema import schema
+from api.state import ApiState
+from schemas.config import load_plant_config
+from streams.settings import Settings
+
+__all__ = ["app", "create_app"]
+
+logger = logging.getLogger(__name__)
+
+STATIC = Path(__file__).parent / "static"
+
+
+class _GraphQL(GraphQL[dict[str, Any], None]):
+    def __init__(self, state_ref: dict[str, ApiState]) -> None:
+        super().__init__(schema, subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL])
+        self._state_ref = state_ref
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket | None = None
+    ) -> dict[str, Any]:
+        return {"request": request, "response": response, "state": self._state_ref["state"]}
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings()
+    ref: dict[str, ApiState] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        migrate(settings.database_url)
+        pool = AsyncConnectionPool(settings.database_url, min_size=1, max_size=8, open=False)
+        await pool.open(wait=True)
+        hub = LiveHub(settings.kafka_bootstrap_servers, settings.topic("occupancy"))
+        await hub.start()
+        ref["state"] = ApiState(settings, load_plant_config(settings.plant_config), pool, hub)
+        logger.info("API ready: GraphQL at /graphql, dashboard at /")
+        try:
+            yield
+        finally:
+            await hub.stop()
+            await pool.close()
+
+    graphql = _GraphQL(ref)
+
+    async def dashboard(_: Request) -> Response:
+        return FileResponse(STATIC / "dashboard.html")
+
+    async def healthz(_: Request) -> Response:
+        state = ref.get("state")
+        ok = state is not None and state.hub.ready.is_set()
+        body = {"ok": ok, "live_events": state.hub.received if state else 0}
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    return Starlette(
+        routes=[
+            Route("/", dashboard),
+            Route("/healthz", healthz),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+        ],
+        lifespan=lifespan,
+    )
+
+
+app = create_app()

@@ -1,0 +1,7 @@
+"""Zones: live occupancy, entries and exits."""
+
+from api.zones.queries import ZoneQuery
+from api.zones.subscriptions import ZoneSubscription
+from api.zones.types import OccupancyUpdate, Zone
+
+__all__ = ["OccupancyUpdate", "Zone", "ZoneQuery", "ZoneSubscription"]

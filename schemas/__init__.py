@@ -1,0 +1,37 @@
+"""Event and configuration models: the public contract of the topics."""
+
+from schemas.config import (
+    OUTSIDE,
+    CameraConfig,
+    LineConfig,
+    PlantConfig,
+    ZoneConfig,
+    load_plant_config,
+)
+from schemas.events import (
+    CrossingEvent,
+    DeadLetter,
+    FrameDetections,
+    OccupancyChanged,
+    Track,
+    ZoneDelta,
+    crossing_id,
+    occupancy_change_id,
+)
+
+__all__ = [
+    "OUTSIDE",
+    "CameraConfig",
+    "CrossingEvent",
+    "DeadLetter",
+    "FrameDetections",
+    "LineConfig",
+    "OccupancyChanged",
+    "PlantConfig",
+    "Track",
+    "ZoneConfig",
+    "ZoneDelta",
+    "crossing_id",
+    "load_plant_config",
+    "occupancy_change_id",
+]

@@ -1,0 +1,220 @@
+"""Event models: the public contract of the Kafka topics.
+
+Every event is a frozen, closed pydantic v2 model with a ``type`` tag and a
+``schema_version``. Other plant systems consume these topics, so a change to a
+model is a change to a contract: adding a field means a new schema version that
+old consumers can still read, and the JSON Schema files under ``schemas/json/``
+are regenerated (``python -m schemas.export``) and checked by the tests.
+
+Times are timezone-aware UTC datetimes. Pixel coordinates are floats in the
+camera's frame (origin top-left, x to the right, y down).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "EVENT_NAMESPACE",
+    "CrossingEvent",
+    "DeadLetter",
+    "Direction",
+    "FrameDetections",
+    "OccupancyChanged",
+    "Track",
+    "ZoneDelta",
+    "crossing_id",
+    "occupancy_change_id",
+]
+
+#: Namespace of every deterministic event id (uuid5). Never change it: ids are
+#: how consumers deduplicate redelivered events.
+EVENT_NAMESPACE = uuid.UUID("6f1c2a4e-8d3b-5f7a-9c0e-1b2d3e4f5a6b")
+
+Direction = Literal["in", "out"]
+
+
+def _require_utc(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("timestamp must carry a time zone (UTC expected)")
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_require_utc)]
+Identifier = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Track(_Event):
+    """One tracked person in one frame.
+
+    Attributes:
+        id: Tracker id. Negative ids are unconfirmed tracks and are never counted.
+        box: ``(x1, y1, x2, y2)`` in pixels, top-left and bottom-right corners.
+        confidence: Detector confidence, 0..1.
+        class_id: Detector class (0 is "person" for COCO models).
+    """
+
+    id: int
+    box: tuple[float, float, float, float]
+    confidence: float = Field(default=1.0, ge=0.0, le=1.0)
+    class_id: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _box_is_ordered(self) -> Track:
+        x1, y1, x2, y2 = self.box
+        if not (x1 < x2 and y1 < y2):
+            raise ValueError(f"box {self.box} must satisfy x1 < x2 and y1 < y2")
+        return self
+
+
+class FrameDetections(_Event):
+    """Topic ``detections.v1`` (key: camera id): every tracked box of one frame.
+
+    A frame with no tracks is a heartbeat: it moves the camera's clock on and
+    tells the stream side that the camera is alive.
+    """
+
+    type: Literal["FrameDetections"] = "FrameDetections"
+    schema_version: Literal[1] = 1
+    camera_id: Identifier
+    frame_seq: int = Field(ge=0, description="Monotonic frame number per camera run.")
+    captured_at: UtcDatetime = Field(description="Capture time, UTC.")
+    frame_width: int = Field(gt=0, le=16384, description="Pixels.")
+    frame_height: int = Field(gt=0, le=16384, description="Pixels.")
+    tracks: tuple[Track, ...] = ()
+
+    @model_validator(mode="after")
+    def _boxes_inside_frame(self) -> FrameDetections:
+        # Trackers extrapolate boxes a little past the border; anything further
+        # out is a broken producer, not a person.
+        margin_x = self.frame_width * 0.25
+        margin_y = self.frame_height * 0.25
+        for t in self.tracks:
+            x1, y1, x2, y2 = t.box
+            if (
+                x1 < -margin_x
+                or y1 < -margin_y
+                or x2 > self.frame_width + margin_x
+                or y2 > self.frame_height + margin_y
+            ):
+                raise ValueError(
+                    f"track {t.id} box {t.box} lies outside the "
+                    f"{self.frame_width}x{self.frame_height} frame"
+                )
+        return self
+
+
+class CrossingEvent(_Event):
+    """Topic ``crossings.v1`` (key: camera id): a person crossed a counting line.
+
+    The id is deterministic (see :func:`crossing_id`), so a recount of the same
+    detections with the same configuration yields the same ids.
+    """
+
+    type: Literal["CrossingEvent"] = "CrossingEvent"
+    schema_version: Literal[1] = 1
+    id: uuid.UUID
+    camera_id: Identifier
+    line_id: Identifier
+    track_id: int
+    frame_seq: int = Field(ge=0)
+    direction: Direction = Field(description='"in" moves a person from from_zone to to_zone.')
+    from_zone: Identifier
+    to_zone: Identifier
+    occurred_at: UtcDatetime
+    config_version: str = Field(min_length=1, max_length=64)
+
+
+class ZoneDelta(_Event):
+    """Internal topic ``zone-deltas.v1`` (key: zone id): one crossing's effect on one zone.
+
+    A crossing changes every zone that contains one side of the line but not
+    the other (a room and the floor around it, say); each such zone gets a delta
+    so that the partition owning the zone applies it in order.
+    """
+
+    type: Literal["ZoneDelta"] = "ZoneDelta"
+    schema_version: Literal[1] = 1
+    zone_id: Identifier
+    crossing_id: uuid.UUID
+    delta: Literal[1, -1]
+    camera_id: Identifier
+    line_id: Identifier
+    occurred_at: UtcDatetime
+
+
+class OccupancyChanged(_Event):
+    """Topic ``occupancy.v1`` (key: zone id): a zone's occupancy after a change.
+
+    ``version`` counts the changes applied to the zone, so a consumer can keep
+    the newest value whatever order it receives duplicates in.
+    """
+
+    type: Literal["OccupancyChanged"] = "OccupancyChanged"
+    schema_version: Literal[1] = 1
+    id: uuid.UUID
+    zone_id: Identifier
+    occupancy: int = Field(ge=0)
+    entries: int = Field(ge=0)
+    exits: int = Field(ge=0)
+    version: int = Field(ge=1)
+    at: UtcDatetime = Field(description="Event time of the cause, UTC.")
+    cause: Literal["crossing", "calibration", "reset"]
+    cause_id: uuid.UUID
+    clamped: bool = Field(
+        default=False,
+        description="True when the change would have made occupancy negative (a drift anomaly).",
+    )
+
+
+class DeadLetter(_Event):
+    """Topic ``deadletter.v1`` (key: the source key): a message that could not be processed."""
+
+    type: Literal["DeadLetter"] = "DeadLetter"
+    schema_version: Literal[1] = 1
+    reason: str
+    source_topic: str
+    source_partition: int
+    source_offset: int
+    source_key: str | None = None
+    payload: str = Field(description="The raw value, decoded as UTF-8 with replacement.")
+    failed_at: UtcDatetime
+
+
+def crossing_id(
+    camera_id: str,
+    line_id: str,
+    track_id: int,
+    frame_seq: int,
+    captured_at: float,
+    run: str = "",
+) -> uuid.UUID:
+    """Deterministic id of a crossing.
+
+    Args:
+        camera_id: Camera.
+        line_id: Line crossed.
+        track_id: Tracker id.
+        frame_seq: Frame in which the path met the line.
+        captured_at: That frame's capture time, UTC seconds since the epoch
+            (rounded to microseconds; a restarted producer reuses frame numbers
+            and track ids, never capture times).
+        run: Recount run id; empty for live counting.
+    """
+    micros = round(captured_at * 1_000_000)
+    return uuid.uuid5(
+        EVENT_NAMESPACE, f"crossing|{run}|{camera_id}|{line_id}|{track_id}|{frame_seq}|{micros}"
+    )
+
+
+def occupancy_change_id(zone_id: str, cause_id: uuid.UUID) -> uuid.UUID:
+    """Deterministic id of the occupancy change a cause produced in one zone."""
+    return uuid.uuid5(EVENT_NAMESPACE, f"occupancy|{zone_id}|{cause_id}")

@@ -1,0 +1,15 @@
+"""Faust agents: thin adapters between topics, the pure core and the sink."""
+
+from streams.agents.crossings import count_crossings
+from streams.agents.deadletter import DeadLetterCounter, dead_letter, dead_letters
+from streams.agents.occupancy import apply_zone_deltas
+from streams.agents.sink import sink_to_postgres
+
+__all__ = [
+    "DeadLetterCounter",
+    "apply_zone_deltas",
+    "count_crossings",
+    "dead_letter",
+    "dead_letters",
+    "sink_to_postgres",
+]

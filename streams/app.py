@@ -1,0 +1,65 @@
+"""The Faust application: broker, topics, plant configuration.
+
+Agents live in :mod:`streams.agents` and tables in :mod:`streams.tables`; both
+import ``app`` from here. Every topic carries raw bytes: each consumer
+validates with the pydantic models itself, so that a malformed message becomes
+a dead letter with its origin instead of a crash in a deserializer.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import faust
+
+from schemas.config import PlantConfig, load_plant_config
+from streams.occupancy import ZoneGraph
+from streams.settings import Settings
+
+__all__ = ["app", "graph", "plant", "settings", "topics"]
+
+logger = logging.getLogger(__name__)
+
+settings = Settings()
+plant: PlantConfig = load_plant_config(settings.plant_config)
+graph = ZoneGraph(plant.zones)
+
+app = faust.App(
+    settings.app_id,
+    broker=f"kafka://{settings.kafka_bootstrap_servers}",
+    store="memory://",
+    topic_partitions=settings.partitions,
+    topic_replication_factor=1,
+    producer_acks=-1,
+    # Offsets are committed only after the outputs of the events before them
+    # are acknowledged (Faust flushes the producer first): at-least-once.
+    broker_commit_interval=1.0,
+    consumer_auto_offset_reset="earliest",
+    web_enabled=False,
+    table_cleanup_interval=30.0,
+)
+
+
+class _Topics:
+    """The versioned topics this app reads and writes (see README)."""
+
+    def __init__(self) -> None:
+        def raw(name: str, *, internal: bool = False) -> faust.TopicT:
+            return app.topic(
+                settings.topic(name),
+                key_type=bytes,
+                value_type=bytes,
+                key_serializer="raw",
+                value_serializer="raw",
+                partitions=settings.partitions,
+                internal=internal,
+            )
+
+        self.detections = raw("detections")
+        self.crossings = raw("crossings")
+        self.zone_deltas = raw("zone-deltas")
+        self.occupancy = raw("occupancy")
+        self.deadletter = raw("deadletter")
+
+
+topics = _Topics()

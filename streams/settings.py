@@ -1,0 +1,42 @@
+"""Settings of every process, from environment variables (prefix ``OCC_``).
+
+``KAFKA_BOOTSTRAP_SERVERS`` and ``OCC_DATABASE_URL`` point the project at an
+existing broker and database; the defaults are the project-local services that
+``deploy/`` starts.
+"""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OCC_", frozen=True, extra="ignore")
+
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:19092",
+        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "OCC_KAFKA_BOOTSTRAP_SERVERS"),
+    )
+    database_url: str = "postgresql://occupancy@127.0.0.1:15432/occupancy"
+    #: Prepended to every topic name; tests use it to get fresh topics.
+    topic_prefix: str = ""
+    #: Faust application id (consumer group and changelog topic prefix).
+    app_id: str = "occupancy"
+    plant_config: str = "config/demo-plant.toml"
+    partitions: int = Field(default=4, ge=1)
+    #: Retention of detections.v1: the horizon of recounts by replay.
+    detections_retention_hours: int = Field(default=24 * 14, ge=1)
+    #: Event-time seconds after which an unseen track is forgotten.
+    track_ttl_s: float = Field(default=10.0, gt=0)
+    sink_batch_size: int = Field(default=2000, ge=1)
+    sink_batch_seconds: float = Field(default=0.25, gt=0)
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    worker_web_port: int = 6066
+
+    def topic(self, name: str) -> str:
+        """Full versioned topic name, e.g. ``detections`` -> ``detections.v1``."""
+        return f"{self.topic_prefix}{name}.v1"

@@ -1,0 +1,32 @@
+"""Tables holding the core's serialisable state.
+
+* ``track_state``: camera id -> :meth:`LineCounter.state_dict`, co-partitioned
+  with ``detections.v1`` (keyed by camera id).
+* ``zone_state``: zone id -> :meth:`ZoneOccupancy.state_dict`, co-partitioned
+  with ``zone-deltas.v1`` (keyed by zone id).
+
+Both are plain key/value tables: event-time windows and watermarks belong to
+the pure core, not to Faust's wall-clock windowed tables.
+"""
+
+from __future__ import annotations
+
+from streams.app import app, settings
+
+__all__ = ["track_state", "zone_state"]
+
+track_state = app.Table(
+    "track-state",
+    default=None,
+    partitions=settings.partitions,
+    value_serializer="json",
+    help="LineCounter state per camera.",
+)
+
+zone_state = app.Table(
+    "zone-state",
+    default=None,
+    partitions=settings.partitions,
+    value_serializer="json",
+    help="ZoneOccupancy state per zone.",
+)
