@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from pydantic import ValidationError
 
 from schemas.events import OccupancyChanged
@@ -67,22 +67,25 @@ class LiveHub:
 
     async def start(self) -> None:
         """Start consuming; returns once the consumer is positioned at the end."""
+        # Without a group the consumer assigns itself every partition of the
+        # topic once metadata arrives; nothing is ever committed.
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False
+            self.topic,
+            bootstrap_servers=self.bootstrap,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="latest",
         )
         await consumer.start()
         self._consumer = consumer
-        partitions = None
-        for _ in range(50):  # the topic may be created a moment after the API starts
-            await consumer.topics()  # a fresh metadata request
-            partitions = consumer.partitions_for_topic(self.topic)
-            if partitions:
+        for _ in range(100):  # the topic may be created a moment after the API starts
+            if consumer.assignment():
                 break
-            await asyncio.sleep(0.2)
-        if not partitions:
+            await asyncio.sleep(0.1)
+        tps = sorted(consumer.assignment())
+        if not tps:
+            await consumer.stop()
             raise RuntimeError(f"topic {self.topic!r} does not exist; run python -m streams.admin")
-        tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
-        consumer.assign(tps)
         await consumer.seek_to_end(*tps)
         for tp in tps:  # resolve positions now, so nothing published from here on is missed
             await consumer.position(tp)

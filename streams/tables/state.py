@@ -18,15 +18,15 @@ __all__ = ["track_state", "zone_state"]
 track_state = app.Table(
     "track-state",
     default=None,
+    key_type=str,
     partitions=settings.partitions,
-    value_serializer="json",
     help="LineCounter state per camera.",
 )
 
 zone_state = app.Table(
     "zone-state",
     default=None,
+    key_type=str,
     partitions=settings.partitions,
-    value_serializer="json",
     help="ZoneOccupancy state per zone.",
 )

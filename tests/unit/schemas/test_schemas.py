@@ -25,7 +25,10 @@ BASE = dict(camera_id="cam", frame_seq=1, frame_width=640, frame_height=480)
     ("change", "fragment"),
     [
         ({"captured_at": datetime(2026, 1, 1)}, "time zone"),
-        ({"captured_at": "2026-01-01T00:00:00Z", "tracks": [{"id": 1, "box": [5, 5, 1, 9]}]}, "x1 < x2"),
+        (
+            {"captured_at": "2026-01-01T00:00:00Z", "tracks": [{"id": 1, "box": [5, 5, 1, 9]}]},
+            "x1 < x2",
+        ),
         (
             {"captured_at": "2026-01-01T00:00:00Z", "tracks": [{"id": 1, "box": [0, 0, 9000, 10]}]},
             "outside",
