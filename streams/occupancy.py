@@ -56,7 +56,7 @@ class ZoneGraph:
             ZoneDelta(
                 zone_id=zone,
                 crossing_id=crossing.id,
-                delta=d,  # type: ignore[arg-type]
+                delta=d,
                 camera_id=crossing.camera_id,
                 line_id=crossing.line_id,
                 occurred_at=crossing.occurred_at,
@@ -121,7 +121,7 @@ class ZoneOccupancy:
             exits=self.exits,
             version=self.version,
             at=at,
-            cause=cause,  # type: ignore[arg-type]
+            cause=cause,
             cause_id=cause_id,
             clamped=clamped,
         )

@@ -43,7 +43,7 @@ _sink = PostgresSink(settings.database_url)
     )
 )
 async def sink_to_postgres(stream: StreamT[bytes]) -> None:
-    async for events in stream.take_events(
+    async for events in stream.take_events(  # type: ignore[attr-defined]
         settings.sink_batch_size, within=settings.sink_batch_seconds
     ):
         for event in events:
