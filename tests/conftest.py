@@ -59,9 +59,7 @@ def services() -> Iterator[Services]:
         _deploy(script, "start")
         if not running:
             started.append(script)
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or "127.0.0.1:" + os.environ.get(
-        "KAFKA_PORT", "19092"
-    )
+    bootstrap = _deploy("kafka.sh", "bootstrap").splitlines()[-1]
     dsn = _deploy("postgres.sh", "dsn").splitlines()[-1]
     try:
         yield Services(bootstrap=bootstrap, dsn=dsn)

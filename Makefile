@@ -1,0 +1,29 @@
+.DEFAULT_GOAL := help
+.PHONY: help up down test lint format typecheck schemas bench
+
+help: ## List the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
+
+up: ## Set up and run everything: Kafka, PostgreSQL, worker, API, simulated cameras
+	bash deploy/up.sh
+
+down: ## Stop everything that `make up` started
+	bash deploy/down.sh
+
+test: ## Lint, type-check and run every test against real Kafka and PostgreSQL
+	bash deploy/test.sh
+
+lint: ## ruff lint and format check
+	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+
+format: ## Format the code
+	.venv/bin/ruff format . && .venv/bin/ruff check --fix .
+
+typecheck: ## mypy
+	.venv/bin/mypy schemas streams producers api
+
+schemas: ## Regenerate the JSON Schema files under schemas/json
+	.venv/bin/python -m schemas.export
+
+bench: ## Run the benchmarks (results go into the README by hand)
+	bash deploy/bench.sh

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: set up the virtualenv, lint, type-check,
+# check the generated JSON Schemas, then pytest (unit, integration, end-to-end).
+# The integration tests start Kafka and PostgreSQL through deploy/ and stop what
+# they started. Extra arguments go to pytest.
+set -euo pipefail
+# shellcheck disable=SC2034
+OCC_LOG_TAG=test
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$OCC_REPO_ROOT"
+
+bash deploy/setup.sh
+# Install the broker's jars and the database server up front, so a first run's
+# downloads are not counted against a test's time-outs.
+bash deploy/kafka.sh install
+bash deploy/postgres.sh install
+
+log "ruff"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+log "mypy"
+.venv/bin/mypy schemas streams producers api
+log "JSON Schemas"
+.venv/bin/python -m schemas.export --check
+log "pytest"
+.venv/bin/python -m pytest "$@"
