@@ -65,6 +65,7 @@ classpath() {
 }
 
 require_java() {
+    command -v java >/dev/null 2>&1 || apt_install openjdk-17-jre-headless
     command -v java >/dev/null 2>&1 || die "java not found on PATH (Kafka 4 needs Java 17+)"
     local major
     major="$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')"
@@ -149,6 +150,7 @@ cmd_install() {
         log "Kafka $KAFKA_VERSION already installed in $KAFKA_LIBS"
         return 0
     fi
+    command -v mvn >/dev/null 2>&1 || apt_install maven
     command -v mvn >/dev/null 2>&1 || die "mvn not found (apt-get install -y maven)"
     require_java
 

@@ -98,3 +98,15 @@ stop_pid() {
 run_dir_hash() {
     printf '%s' "$OCC_RUN_DIR" | sha256sum | cut -c1-12
 }
+
+# apt_install PKG... : install Debian packages when we are root and apt exists;
+# otherwise say what to install. Used only for tools a fresh machine may lack.
+apt_install() {
+    if [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+        log "installing $* with apt-get"
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+    else
+        warn "please install: $*"
+    fi
+}
