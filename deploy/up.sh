@@ -62,15 +62,7 @@ curl -fsS "$api/healthz" >/dev/null || die "the API did not come up; see $OCC_RU
 # Let the first simulated people walk through a door before showing counts.
 sleep "${OCC_UP_SETTLE_S:-15}"
 log "live counts (GraphQL query zones):"
-curl -fsS "$api/graphql" -H 'content-type: application/json' \
-    -d '{"query":"{ zones { id occupancy entries exits capacity } }"}' \
-    | "$PY" -c '
-import json, sys
-zones = json.load(sys.stdin)["data"]["zones"]
-print(f"  {\"zone\":<10} {\"occupancy\":>9} {\"entries\":>8} {\"exits\":>6} {\"capacity\":>8}")
-for z in zones:
-    print(f"  {z[\"id\"]:<10} {z[\"occupancy\"]:>9} {z[\"entries\"]:>8} {z[\"exits\"]:>6} {z[\"capacity\"] or \"-\":>8}")
-'
+"$PY" -m api.counts --url "$api"
 cat <<TXT
 
   Dashboard (live):   $api/
