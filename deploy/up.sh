@@ -45,7 +45,7 @@ start_bg() {
     log "$name started (pid $!, log $logfile)"
 }
 
-start_bg worker "streams worker" "$PY" -m streams worker -l info
+start_bg worker "streams worker" "$PY" -m streams worker -l info --without-web
 start_bg api "api.app:app" "$PY" -m uvicorn api.app:app --host "${OCC_API_HOST:-127.0.0.1}" --port "$OCC_API_PORT"
 if [[ "${OCC_NO_SIMULATOR:-0}" != 1 ]]; then
     start_bg camera "producers.simulator" "$PY" -m producers.simulator \

@@ -1,4 +1,4 @@
-"""``python -m streams worker -l info``: run the Faust worker with every agent."""
+"""``python -m streams worker -l info --without-web``: run the Faust worker with every agent."""
 
 from streams.agents import apply_zone_deltas, count_crossings, sink_to_postgres
 from streams.app import app

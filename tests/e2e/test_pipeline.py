@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 
@@ -22,7 +20,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from producers.simulator import Scene
 from schemas.config import load_plant_config
-from tests.conftest import ROOT, Namespace, Process, free_port
+from tests.harness import ROOT, Namespace, Process, create_topics, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -97,14 +95,13 @@ async def test_scene_counts_exactly_through_kafka_postgres_and_graphql(
     truth = scene.truth
     assert len(plant.cameras) == 2 and len(plant.zones) >= 3 and truth.crossings > 400
 
-    await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "streams.admin"],
-        env=namespace.env,
-        check=True,
-        cwd=ROOT,
+    await asyncio.to_thread(create_topics, namespace)
+    worker = Process(
+        "worker",
+        ["-m", "streams", "worker", "-l", "info", "--without-web"],
+        namespace.env,
+        tmp_path,
     )
-    worker = Process("worker", ["-m", "streams", "worker", "-l", "info"], namespace.env, tmp_path)
     processes.append(worker)
     port = free_port()
     api = Process(

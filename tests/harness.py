@@ -1,0 +1,147 @@
+"""Plain helpers shared by the test fixtures and the benchmarks.
+
+Start the real services through ``deploy/``, carve out a private namespace
+(topic prefix, Faust app id, database) and run project processes with logs.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def deploy(script: str, *args: str) -> str:
+    result = subprocess.run(
+        ["bash", str(ROOT / "deploy" / script), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"deploy/{script} {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+        )
+    return result.stdout.strip()
+
+
+@dataclass(frozen=True)
+class Services:
+    bootstrap: str
+    dsn: str
+
+
+def start_services() -> tuple[Services, list[str]]:
+    """Start Kafka and PostgreSQL unless running; return them and what was started."""
+    started = []
+    for script in ("kafka.sh", "postgres.sh"):
+        running = (
+            subprocess.run(
+                ["bash", str(ROOT / "deploy" / script), "status"], capture_output=True, check=False
+            ).returncode
+            == 0
+        )
+        deploy(script, "start")
+        if not running:
+            started.append(script)
+    bootstrap = deploy("kafka.sh", "bootstrap").splitlines()[-1]
+    dsn = deploy("postgres.sh", "dsn").splitlines()[-1]
+    return Services(bootstrap=bootstrap, dsn=dsn), started
+
+
+def stop_services(started: list[str]) -> None:
+    for script in reversed(started):
+        deploy(script, "stop")
+
+
+@dataclass(frozen=True)
+class Namespace:
+    """One test's private slice of the services, as environment variables."""
+
+    env: dict[str, str]
+    dsn: str
+    bootstrap: str
+    prefix: str
+    db: str
+
+    def topic(self, name: str) -> str:
+        return f"{self.prefix}{name}.v1"
+
+
+def create_namespace(services: Services, plant_config: Path | None = None) -> Namespace:
+    """A fresh database and topic prefix for one test or benchmark run."""
+    tag = uuid.uuid4().hex[:10]
+    db = f"occ_test_{tag}"
+    with psycopg.connect(services.dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{db}"')
+    dsn = services.dsn.rsplit("/", 1)[0] + "/" + db
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": services.bootstrap,
+        "OCC_DATABASE_URL": dsn,
+        "OCC_TOPIC_PREFIX": f"t{tag}.",
+        "OCC_APP_ID": f"occupancy-test-{tag}",
+        "OCC_PLANT_CONFIG": str(plant_config or ROOT / "config" / "demo-plant.toml"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    return Namespace(env=env, dsn=dsn, bootstrap=services.bootstrap, prefix=f"t{tag}.", db=db)
+
+
+def drop_namespace(services: Services, ns: Namespace) -> None:
+    with psycopg.connect(services.dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{ns.db}" WITH (FORCE)')
+
+
+def create_topics(ns: Namespace) -> None:
+    subprocess.run([sys.executable, "-m", "streams.admin"], env=ns.env, check=True, cwd=ROOT)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Process:
+    """A child process of the project, its output kept in a log file."""
+
+    def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
+        self.name = name
+        self.log = log_dir / f"{name}.log"
+        self._fh = open(self.log, "w")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [sys.executable, *args], cwd=ROOT, env=env, stdout=self._fh, stderr=subprocess.STDOUT
+        )
+
+    def tail(self, n: int = 40) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-n:])
+
+    def wait_for_log(self, text: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.log.read_text(errors="replace"):
+                return
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited:\n{self.tail()}")
+            time.sleep(0.2)
+        raise TimeoutError(f"{self.name}: no {text!r} within {timeout} s:\n{self.tail()}")
+
+    def stop(self, timeout: float = 20.0) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._fh.close()
