@@ -39,6 +39,9 @@ class OccupancyUpdate:
     version: int
     at: datetime
     cause: str
+    cause_id: strawberry.ID = strawberry.field(
+        description="Id of the event that caused the change (a crossing, a calibration)."
+    )
     clamped: bool
 
     @classmethod
@@ -51,5 +54,6 @@ class OccupancyUpdate:
             version=e.version,
             at=e.at,
             cause=e.cause,
+            cause_id=strawberry.ID(str(e.cause_id)),
             clamped=e.clamped,
         )

@@ -9,10 +9,12 @@ transaction commits.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import psycopg
 
+from api.migrate import migrate
 from schemas.events import CrossingEvent, OccupancyChanged
 from streams.sinks.base import BatchingSink, SinkError
 
@@ -40,8 +42,14 @@ class PostgresSink(BatchingSink[Event]):
         super().__init__()
         self.dsn = dsn
         self._conn: psycopg.AsyncConnection | None = None
+        self._migrated = False
 
     async def _connection(self) -> psycopg.AsyncConnection:
+        if not self._migrated:
+            # Whichever process starts first (worker or API) brings the schema up
+            # to date; the migration lock makes concurrent starts safe.
+            await asyncio.to_thread(migrate, self.dsn)
+            self._migrated = True
         if self._conn is None or self._conn.closed:
             self._conn = await psycopg.AsyncConnection.connect(self.dsn)
         return self._conn

@@ -1,0 +1,352 @@
+"""Pipeline benchmark: throughput against a bare consumer, and live latency.
+
+Run with ``make bench`` (or ``.venv/bin/python -m tests.bench.bench_pipeline``).
+Everything is measured in one run on the same broker, so the ratios hold even
+on a noisy machine:
+
+1. *Throughput.* A simulated plant of ``--cameras`` cameras at ``--fps`` is
+   published to a fresh ``detections`` topic. Then, reading that same topic:
+   a bare aiokafka consumer that only drains bytes; the pure core in-process
+   (JSON parse + ``LineCounter``), with no Kafka at all; and the whole Faust
+   worker, timed from "Worker ready" until the sink has committed every
+   crossing and every occupancy change to PostgreSQL.
+2. *Latency.* With the worker and the API running and a GraphQL subscription
+   open, frames are published at real-time pace. Each occupancy update the
+   subscription receives is matched (by its cause id) to the frame that
+   confirmed the crossing; latency is receive time minus that frame's publish
+   time, p50/p99.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import websockets
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from api.migrate import migrate
+from producers.simulator import Scene
+from schemas.config import PlantConfig, load_plant_config
+from schemas.events import FrameDetections
+from streams.counting import LineCounter
+from streams.occupancy import ZoneGraph
+from tests.harness import (
+    ROOT,
+    Namespace,
+    Process,
+    create_namespace,
+    create_topics,
+    drop_namespace,
+    free_port,
+    start_services,
+    stop_services,
+)
+
+
+def plant_toml(cameras: int) -> str:
+    """A plant with one area per camera: a gate from outside and a pass to the next area."""
+    out = ['timezone = "UTC"', "", "[[zones]]", 'id = "facility"', ""]
+    for i in range(cameras):
+        out += ["[[zones]]", f'id = "area-{i:03d}"', 'parent = "facility"', ""]
+    for i in range(cameras):
+        out += ["[[cameras]]", f'id = "cam-{i:03d}"', "width = 1280", "height = 720", ""]
+    for i in range(cameras):
+        nxt = (i + 1) % cameras
+        out += [
+            "[[lines]]",
+            f'id = "gate-{i:03d}"',
+            f'camera_id = "cam-{i:03d}"',
+            "points = [[40.0, 360.0], [600.0, 360.0]]",
+            'from_zone = "outside"',
+            f'to_zone = "area-{i:03d}"',
+            "",
+            "[[lines]]",
+            f'id = "pass-{i:03d}"',
+            f'camera_id = "cam-{i:03d}"',
+            "points = [[680.0, 360.0], [1240.0, 360.0]]",
+            f'from_zone = "area-{i:03d}"',
+            f'to_zone = "area-{nxt:03d}"',
+            "",
+        ]
+    return "\n".join(out)
+
+
+def frames_for(
+    plant: PlantConfig, seconds: float, fps: float, start: datetime, seed: int
+) -> list[FrameDetections]:
+    people = int(len(plant.cameras) * seconds * 0.4)  # a busy plant: ~0.4 arrivals/s/camera
+    scene = Scene(
+        plant, people=people, seed=seed, fps=fps, arrival_window_s=seconds * 0.8, start=start
+    )
+    limit = start + timedelta(seconds=seconds)
+    return [f for f in scene.frames() if f.captured_at < limit]
+
+
+def core_in_process(plant: PlantConfig, payloads: list[bytes]) -> tuple[float, list, dict]:
+    """Parse and count every frame in-process.
+
+    Returns:
+        Seconds taken, the crossings, and the frame that confirmed each crossing.
+    """
+    counters = {
+        c.id: LineCounter(c.id, plant.lines_for(c.id), plant.version) for c in plant.cameras
+    }
+    crossings = []
+    confirmed_by: dict[str, tuple[str, int]] = {}
+    t0 = time.perf_counter()
+    for raw in payloads:
+        frame = FrameDetections.model_validate_json(raw)
+        for c in counters[frame.camera_id].trigger(frame):
+            crossings.append(c)
+            confirmed_by[str(c.id)] = (frame.camera_id, frame.frame_seq)
+    return time.perf_counter() - t0, crossings, confirmed_by
+
+
+async def publish(
+    ns: Namespace, frames: list[FrameDetections], payloads: list[bytes], realtime: bool
+) -> dict:
+    sent_at: dict[tuple[str, int], float] = {}
+    producer = AIOKafkaProducer(bootstrap_servers=ns.bootstrap, linger_ms=2, acks="all")
+    await producer.start()
+    try:
+        wall0 = time.monotonic()
+        t_start = frames[0].captured_at
+        for frame, raw in zip(frames, payloads, strict=True):
+            if realtime:
+                due = (frame.captured_at - t_start).total_seconds() - (time.monotonic() - wall0)
+                if due > 0:
+                    await asyncio.sleep(due)
+            sent_at[(frame.camera_id, frame.frame_seq)] = time.time()
+            await producer.send(ns.topic("detections"), key=frame.camera_id.encode(), value=raw)
+        await producer.flush()
+    finally:
+        await producer.stop()
+    return sent_at
+
+
+async def bare_drain(ns: Namespace, n: int) -> float:
+    consumer = AIOKafkaConsumer(
+        ns.topic("detections"),
+        bootstrap_servers=ns.bootstrap,
+        group_id=f"bench-bare-{uuid.uuid4().hex[:6]}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        got = 0
+        t0 = time.perf_counter()
+        while got < n:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=10000)
+            got += sum(len(v) for v in batches.values())
+        return time.perf_counter() - t0
+    finally:
+        await consumer.stop()
+
+
+def wait_rows(worker: Process, dsn: str, crossings: int, samples: int, timeout: float) -> float:
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            if worker.proc.poll() is not None:
+                raise RuntimeError(f"worker exited:\n{worker.tail()}")
+            c = conn.execute("SELECT count(*) FROM crossings").fetchone()[0]
+            s = conn.execute("SELECT count(*) FROM occupancy_samples").fetchone()[0]
+            if c >= crossings and s >= samples:
+                return time.perf_counter()
+            time.sleep(0.05)
+    raise TimeoutError(
+        f"sink did not write {crossings} crossings / {samples} samples in {timeout} s"
+    )
+
+
+async def subscription(port: int, received: list[tuple[float, str]], ready: asyncio.Event) -> None:
+    async with websockets.connect(
+        f"ws://127.0.0.1:{port}/graphql", subprotocols=["graphql-transport-ws"], max_queue=None
+    ) as ws:
+        await ws.send(json.dumps({"type": "connection_init"}))
+        await ws.recv()
+        query = "subscription { occupancy { zoneId causeId } }"
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
+        ready.set()
+        async for raw in ws:
+            now = time.time()
+            msg = json.loads(raw)
+            if msg["type"] == "next":
+                received.append((now, msg["payload"]["data"]["occupancy"]["causeId"]))
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
+
+
+async def run(args: argparse.Namespace) -> dict:
+    services, started = start_services()
+    workdir = ROOT / ".run" / "bench"
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = workdir / f"plant-{args.cameras}.toml"
+    config.write_text(plant_toml(args.cameras))
+    plant = load_plant_config(config)
+    graph = ZoneGraph(plant.zones)
+    ns = create_namespace(services, plant_config=config)
+    ns.env["OCC_SINK_BATCH_SIZE"] = "5000"
+    procs: list[Process] = []
+    result: dict = {"cameras": args.cameras, "fps": args.fps}
+    try:
+        create_topics(ns)
+        migrate(ns.dsn)
+        # 1. Throughput ------------------------------------------------------
+        start = datetime.now(UTC) - timedelta(hours=2)
+        frames = frames_for(plant, args.seconds, args.fps, start, seed=1)
+        payloads = [f.model_dump_json().encode() for f in frames]
+        detections = sum(len(f.tracks) for f in frames)
+        core_s, crossings, _ = core_in_process(plant, payloads)
+        samples = sum(len(graph.deltas(c)) for c in crossings)
+        t0 = time.perf_counter()
+        await publish(ns, frames, payloads, realtime=False)
+        publish_s = time.perf_counter() - t0
+        bare_s = await bare_drain(ns, len(frames))
+
+        worker = Process(
+            "bench-worker",
+            ["-m", "streams", "worker", "-l", "warn", "--without-web"],
+            ns.env,
+            workdir,
+        )
+        procs.append(worker)
+        t_spawn = time.perf_counter()
+        # Faust logs "Worker ready" at info level only; wait for the first rows instead
+        # of the log, then time from the first committed row to the last one.
+        t_first = wait_rows(worker, ns.dsn, 1, 0, timeout=180)
+        t_done = wait_rows(worker, ns.dsn, len(crossings), samples, timeout=900)
+        pipeline_s = t_done - t_spawn
+        # The time to the first row includes Faust's start-up; report both.
+        result["throughput"] = {
+            "frames": len(frames),
+            "detections": detections,
+            "crossings": len(crossings),
+            "occupancy_changes": samples,
+            "publish_fps": len(frames) / publish_s,
+            "bare_consumer_fps": len(frames) / bare_s,
+            "core_in_process_fps": len(frames) / core_s,
+            "pipeline_fps_incl_startup": len(frames) / pipeline_s,
+            "pipeline_fps": len(frames) / (t_done - t_first) if t_done > t_first else float("nan"),
+            "pipeline_detections_per_s": detections / (t_done - t_first)
+            if t_done > t_first
+            else float("nan"),
+            "worker_startup_s": t_first - t_spawn,
+        }
+        tp = result["throughput"]
+        tp["pipeline_vs_bare"] = tp["pipeline_fps"] / tp["bare_consumer_fps"]
+
+        # 2. Latency ---------------------------------------------------------
+        port = free_port()
+        api = Process(
+            "bench-api",
+            ["-m", "uvicorn", "api.app:app", "--port", str(port), "--log-level", "info"],
+            ns.env,
+            workdir,
+        )
+        procs.append(api)
+        await asyncio.to_thread(api.wait_for_log, "Application startup complete", 60)
+        received: list[tuple[float, str]] = []
+        ready = asyncio.Event()
+        sub = asyncio.create_task(subscription(port, received, ready))
+        await asyncio.wait_for(ready.wait(), 20)
+        live = frames_for(plant, args.latency_seconds, args.fps, datetime.now(UTC), seed=2)
+        live_payloads = [f.model_dump_json().encode() for f in live]
+        _, live_crossings, confirmed_by = core_in_process(plant, live_payloads)
+        # Rebase capture times onto "now" so the pacing is real time.
+        sent_at = await publish(ns, live, live_payloads, realtime=True)
+        expected_changes = sum(len(graph.deltas(c)) for c in live_crossings)
+        deadline = time.monotonic() + 60
+        while len(received) < expected_changes and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.2)
+        sub.cancel()
+        cause_to_frame = {k: sent_at[v] for k, v in confirmed_by.items()}
+        latencies = [
+            (recv - cause_to_frame[cause]) * 1000
+            for recv, cause in received
+            if cause in cause_to_frame
+        ]
+        result["latency"] = {
+            "frames_per_s_offered": len(live) / args.latency_seconds,
+            "updates_expected": expected_changes,
+            "updates_received": len(received),
+            "p50_ms": statistics.median(latencies) if latencies else float("nan"),
+            "p99_ms": pct(latencies, 99) if latencies else float("nan"),
+            "max_ms": max(latencies) if latencies else float("nan"),
+        }
+    finally:
+        for p in reversed(procs):
+            p.stop()
+        drop_namespace(services, ns)
+        if os.environ.get("OCC_KEEP_SERVICES") != "1":
+            stop_services(started)
+    return result
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--cameras", type=int, default=100)
+    parser.add_argument("--fps", type=float, default=10.0)
+    parser.add_argument(
+        "--seconds", type=float, default=60.0, help="simulated seconds for throughput"
+    )
+    parser.add_argument("--latency-seconds", type=float, default=30.0)
+    args = parser.parse_args()
+    result = asyncio.run(run(args))
+    result["machine"] = machine()
+    out = ROOT / ".run" / "bench" / "pipeline.json"
+    out.write_text(json.dumps(result, indent=2))
+    tp, lat = result["throughput"], result["latency"]
+    print(f"\nPipeline benchmark, {args.cameras} cameras x {args.fps:g} fps; {result['machine']}\n")
+    print("| path | frames/s | detections/s |")
+    print("|---|---:|---:|")
+    det_per_frame = tp["detections"] / tp["frames"]
+    for name, key in (
+        ("publish (aiokafka producer)", "publish_fps"),
+        ("bare aiokafka consumer, drain only", "bare_consumer_fps"),
+        ("pure core in-process (parse + count)", "core_in_process_fps"),
+        ("whole pipeline, first to last DB row", "pipeline_fps"),
+    ):
+        print(f"| {name} | {tp[key]:,.0f} | {tp[key] * det_per_frame:,.0f} |")
+    print(
+        f"\npipeline / bare consumer = {tp['pipeline_vs_bare']:.2f}; "
+        f"{tp['frames']:,} frames, {tp['crossings']:,} crossings, "
+        f"{tp['occupancy_changes']:,} occupancy changes; "
+        f"worker start-up {tp['worker_startup_s']:.1f} s"
+    )
+    print(
+        f"\nlatency publish -> subscription at {lat['frames_per_s_offered']:,.0f} frames/s: "
+        f"p50 {lat['p50_ms']:.0f} ms, p99 {lat['p99_ms']:.0f} ms, max {lat['max_ms']:.0f} ms "
+        f"({lat['updates_received']}/{lat['updates_expected']} updates received)"
+    )
+    print(f"\nraw figures: {out}")
+
+
+if __name__ == "__main__":
+    main()
