@@ -34,6 +34,8 @@ app = faust.App(
     # Offsets are committed only after the outputs of the events before them
     # are acknowledged (Faust flushes the producer first): at-least-once.
     broker_commit_interval=1.0,
+    broker_session_timeout=settings.session_timeout_s,
+    broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
     consumer_auto_offset_reset="earliest",
     web_enabled=False,
     table_cleanup_interval=30.0,

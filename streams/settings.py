@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     detections_retention_hours: int = Field(default=24 * 14, ge=1)
     #: Event-time seconds after which an unseen track is forgotten.
     track_ttl_s: float = Field(default=10.0, gt=0)
+    #: Kafka group session timeout: how long a crashed worker's partitions stay
+    #: assigned to it before the group moves them on.
+    session_timeout_s: float = Field(default=30.0, ge=6.0)
     sink_batch_size: int = Field(default=2000, ge=1)
     sink_batch_seconds: float = Field(default=0.25, gt=0)
     api_host: str = "127.0.0.1"

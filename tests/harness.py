@@ -12,10 +12,14 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+
+from api.migrate import migrate
+from schemas.events import FrameDetections
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -85,6 +89,7 @@ def create_namespace(services: Services, plant_config: Path | None = None) -> Na
     with psycopg.connect(services.dsn, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{db}"')
     dsn = services.dsn.rsplit("/", 1)[0] + "/" + db
+    migrate(dsn)  # as deploy/up.sh does before starting anything
     env = {
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": services.bootstrap,
@@ -145,3 +150,39 @@ class Process:
                 self.proc.kill()
                 self.proc.wait()
         self._fh.close()
+
+
+async def publish_frames(
+    ns: Namespace,
+    frames: Iterable[FrameDetections],
+    inject: dict[int, tuple[bytes, bytes]] | None = None,
+) -> int:
+    """Publish frames keyed by camera; ``inject`` puts raw (key, value) before frame i."""
+    from aiokafka import AIOKafkaProducer
+
+    inject = inject or {}
+    producer = AIOKafkaProducer(bootstrap_servers=ns.bootstrap, linger_ms=5, acks="all")
+    await producer.start()
+    n = 0
+    try:
+        for i, frame in enumerate(frames):
+            if i in inject:
+                key, value = inject[i]
+                await producer.send(ns.topic("detections"), key=key, value=value)
+            await producer.send(
+                ns.topic("detections"),
+                key=frame.camera_id.encode(),
+                value=frame.model_dump_json().encode(),
+            )
+            n += 1
+        await producer.flush()
+    finally:
+        await producer.stop()
+    return n
+
+
+def worker(ns: Namespace, log_dir: Path, name: str = "worker") -> Process:
+    """The Faust worker of a namespace, as a child process."""
+    return Process(
+        name, ["-m", "streams", "worker", "-l", "info", "--without-web"], ns.env, log_dir
+    )

@@ -34,7 +34,6 @@ import psycopg
 import websockets
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from api.migrate import migrate
 from producers.simulator import Scene
 from schemas.config import PlantConfig, load_plant_config
 from schemas.events import FrameDetections
@@ -205,7 +204,6 @@ async def run(args: argparse.Namespace) -> dict:
     result: dict = {"cameras": args.cameras, "fps": args.fps}
     try:
         create_topics(ns)
-        migrate(ns.dsn)
         # 1. Throughput ------------------------------------------------------
         start = datetime.now(UTC) - timedelta(hours=2)
         frames = frames_for(plant, args.seconds, args.fps, start, seed=1)

@@ -16,11 +16,19 @@ import httpx
 import psycopg
 import pytest
 import websockets
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 
 from producers.simulator import Scene
 from schemas.config import load_plant_config
-from tests.harness import ROOT, Namespace, Process, create_topics, free_port
+from tests.harness import (
+    ROOT,
+    Namespace,
+    Process,
+    create_topics,
+    free_port,
+    publish_frames,
+)
+from tests.harness import worker as start_worker
 
 pytestmark = pytest.mark.e2e
 
@@ -52,26 +60,6 @@ async def subscribe(url: str, received: list[dict], acked: asyncio.Event) -> Non
                 raise AssertionError(f"subscription error: {msg}")
 
 
-async def publish_scene(ns: Namespace, scene: Scene) -> int:
-    """Publish the scene, with one malformed message in the middle; return frames sent."""
-    frames = list(scene.frames())
-    producer = AIOKafkaProducer(bootstrap_servers=ns.bootstrap, linger_ms=5, acks="all")
-    await producer.start()
-    try:
-        for i, frame in enumerate(frames):
-            if i == len(frames) // 2:
-                await producer.send(ns.topic("detections"), key=b"cam-north", value=MALFORMED)
-            await producer.send(
-                ns.topic("detections"),
-                key=frame.camera_id.encode(),
-                value=frame.model_dump_json().encode(),
-            )
-        await producer.flush()
-    finally:
-        await producer.stop()
-    return len(frames)
-
-
 async def dead_letters(ns: Namespace) -> list[dict]:
     consumer = AIOKafkaConsumer(
         ns.topic("deadletter"),
@@ -96,12 +84,7 @@ async def test_scene_counts_exactly_through_kafka_postgres_and_graphql(
     assert len(plant.cameras) == 2 and len(plant.zones) >= 3 and truth.crossings > 400
 
     await asyncio.to_thread(create_topics, namespace)
-    worker = Process(
-        "worker",
-        ["-m", "streams", "worker", "-l", "info", "--without-web"],
-        namespace.env,
-        tmp_path,
-    )
+    worker = start_worker(namespace, tmp_path)
     processes.append(worker)
     port = free_port()
     api = Process(
@@ -119,7 +102,8 @@ async def test_scene_counts_exactly_through_kafka_postgres_and_graphql(
     sub = asyncio.create_task(subscribe(f"ws://127.0.0.1:{port}/graphql", received, acked))
     await asyncio.wait_for(acked.wait(), 10)
 
-    await publish_scene(namespace, scene)
+    frames = list(scene.frames())
+    await publish_frames(namespace, frames, inject={len(frames) // 2: (b"cam-north", MALFORMED)})
 
     expected = {
         zone: {"occupancy": v["occupancy"], "entries": v["entries"], "exits": v["exits"]}
