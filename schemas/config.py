@@ -18,6 +18,7 @@ import hashlib
 import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
@@ -51,6 +52,20 @@ class ZoneConfig(_Config):
     parent: Identifier | None = Field(default=None, description="Enclosing zone, if any.")
     capacity: Annotated[int, Field(gt=0)] | None = Field(
         default=None, description="People allowed at once; alerts use it."
+    )
+    warning_ratio: float = Field(
+        default=0.8, gt=0.0, le=1.0, description="Capacity warning at this share of capacity."
+    )
+    hysteresis_ratio: float = Field(
+        default=0.1,
+        ge=0.0,
+        le=0.5,
+        description="An alert resolves only this share of capacity below its threshold.",
+    )
+    daily_reset: str | None = Field(
+        default=None,
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="Local time (HH:MM, plant time zone) of a daily reset to zero.",
     )
 
 
@@ -103,12 +118,19 @@ class PlantConfig(_Config):
     """Everything the counting side needs to know about one plant."""
 
     timezone: str = Field(default="UTC", description="IANA zone for days and months.")
+    camera_offline_after_s: float = Field(
+        default=30.0, gt=0, description="A camera silent this long (event time) is offline."
+    )
     zones: tuple[ZoneConfig, ...]
     cameras: tuple[CameraConfig, ...]
     lines: tuple[LineConfig, ...]
 
     @model_validator(mode="after")
     def _check_references(self) -> PlantConfig:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as e:
+            raise ValueError(f"unknown time zone {self.timezone!r}") from e
         zone_ids = [z.id for z in self.zones]
         if OUTSIDE in zone_ids:
             raise ValueError(f"zone id {OUTSIDE!r} is reserved for the world outside the plant")

@@ -18,6 +18,7 @@ from typing import Any
 
 from schemas.config import OUTSIDE, ZoneConfig
 from schemas.events import CrossingEvent, OccupancyChanged, ZoneDelta, occupancy_change_id
+from schemas.operations import OccupancyCalibrated, OccupancyReset
 
 __all__ = ["ZoneGraph", "ZoneOccupancy"]
 
@@ -87,15 +88,20 @@ class ZoneOccupancy:
         self._recent: deque[str] = deque(maxlen=self.DEDUPE_WINDOW)
         self._recent_set: set[str] = set()
 
-    def apply(self, delta: ZoneDelta) -> OccupancyChanged | None:
-        """Fold one delta; return the resulting change, or None for a duplicate."""
-        key = delta.crossing_id.hex
+    def _first_time(self, event_id: uuid.UUID) -> bool:
+        key = event_id.hex
         if key in self._recent_set:
-            return None
+            return False
         if len(self._recent) == self._recent.maxlen:
             self._recent_set.discard(self._recent[0])
         self._recent.append(key)
         self._recent_set.add(key)
+        return True
+
+    def apply(self, delta: ZoneDelta) -> OccupancyChanged | None:
+        """Fold one delta; return the resulting change, or None for a duplicate."""
+        if not self._first_time(delta.crossing_id):
+            return None
         clamped = False
         if delta.delta > 0:
             self.entries += 1
@@ -108,6 +114,20 @@ class ZoneOccupancy:
             else:
                 self.occupancy -= 1
         return self._changed(delta.occurred_at, "crossing", delta.crossing_id, clamped)
+
+    def apply_command(
+        self, command: OccupancyCalibrated | OccupancyReset
+    ) -> OccupancyChanged | None:
+        """Set occupancy from a calibration or a scheduled reset; None for a duplicate.
+
+        Entries and exits are facts and stay as they are; only the occupancy,
+        which drifts with every missed crossing, is corrected.
+        """
+        if not self._first_time(command.id):
+            return None
+        self.occupancy = command.occupancy
+        cause = "calibration" if isinstance(command, OccupancyCalibrated) else "reset"
+        return self._changed(command.at, cause, command.id, False)
 
     def _changed(
         self, at: datetime, cause: str, cause_id: uuid.UUID, clamped: bool

@@ -1,0 +1,48 @@
+from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from streams.clock import Watermark, next_local_time
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+@pytest.mark.parametrize(
+    ("after", "local", "expected_utc"),
+    [
+        # An ordinary night: 03:00 CET is 02:00 UTC.
+        ("2026-01-10T12:00:00+00:00", time(3), "2026-01-11T02:00:00+00:00"),
+        # Exactly at the instant: the next one is a day later.
+        ("2026-01-11T02:00:00+00:00", time(3), "2026-01-12T02:00:00+00:00"),
+        # Spring forward (29 March 2026, 02:00 -> 03:00): 03:00 CEST is 01:00 UTC.
+        ("2026-03-28T12:00:00+00:00", time(3), "2026-03-29T01:00:00+00:00"),
+        # 02:30 does not exist that night: it happens when the clock jumps.
+        ("2026-03-28T12:00:00+00:00", time(2, 30), "2026-03-29T01:00:00+00:00"),
+        # Fall back (25 October 2026, 03:00 -> 02:00): 03:00 CET is 02:00 UTC.
+        ("2026-10-24T12:00:00+00:00", time(3), "2026-10-25T02:00:00+00:00"),
+        # 02:30 happens twice: the first time (CEST) counts, once.
+        ("2026-10-24T12:00:00+00:00", time(2, 30), "2026-10-25T00:30:00+00:00"),
+        ("2026-10-25T00:30:00+00:00", time(2, 30), "2026-10-26T01:30:00+00:00"),
+    ],
+)
+def test_next_local_time_across_daylight_saving(after, local, expected_utc):
+    got = next_local_time(datetime.fromisoformat(after), local, BERLIN)
+    assert got == datetime.fromisoformat(expected_utc)
+    assert got.tzinfo == UTC
+
+
+def test_watermark_follows_event_time_minus_lateness():
+    w = Watermark(lateness_s=5.0, idle_after_s=30.0)
+    assert w.value(wall_now=100.0) == 0.0
+    w.observe(1000.0, wall_now=100.0)
+    w.observe(990.0, wall_now=101.0)  # out of order: never moves it back
+    assert w.value(wall_now=101.0) == 995.0
+    assert w.is_late(994.0, wall_now=101.0) and not w.is_late(996.0, wall_now=101.0)
+
+
+def test_watermark_moves_with_the_wall_clock_when_everything_is_silent():
+    w = Watermark(lateness_s=5.0, idle_after_s=30.0)
+    w.observe(1000.0, wall_now=100.0)
+    assert w.value(wall_now=120.0) == 995.0  # idle, but not for long
+    assert w.value(wall_now=160.0) == 995.0 + 60.0
