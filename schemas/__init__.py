@@ -18,15 +18,25 @@ from schemas.events import (
     crossing_id,
     occupancy_change_id,
 )
+from schemas.operations import (
+    AlertRaised,
+    AlertResolved,
+    OccupancyCalibrated,
+    OccupancyReset,
+)
 
 __all__ = [
     "OUTSIDE",
+    "AlertRaised",
+    "AlertResolved",
     "CameraConfig",
     "CrossingEvent",
     "DeadLetter",
     "FrameDetections",
     "LineConfig",
+    "OccupancyCalibrated",
     "OccupancyChanged",
+    "OccupancyReset",
     "PlantConfig",
     "Track",
     "ZoneConfig",

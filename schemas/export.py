@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from schemas.config import PlantConfig
 from schemas.events import CrossingEvent, DeadLetter, FrameDetections, OccupancyChanged, ZoneDelta
+from schemas.operations import AlertRaised, AlertResolved, OccupancyCalibrated, OccupancyReset
 
 __all__ = ["MODELS", "SCHEMA_DIR", "render", "stale_files", "write_all"]
 
@@ -29,6 +30,10 @@ MODELS: dict[str, type[BaseModel]] = {
     "ZoneDelta.v1": ZoneDelta,
     "OccupancyChanged.v1": OccupancyChanged,
     "DeadLetter.v1": DeadLetter,
+    "OccupancyCalibrated.v1": OccupancyCalibrated,
+    "OccupancyReset.v1": OccupancyReset,
+    "AlertRaised.v1": AlertRaised,
+    "AlertResolved.v1": AlertResolved,
     "PlantConfig.v1": PlantConfig,
 }
 

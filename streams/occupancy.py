@@ -85,6 +85,7 @@ class ZoneOccupancy:
         self.exits = 0
         self.version = 0
         self.clamped_total = 0
+        self.last_reset_at = 0.0
         self._recent: deque[str] = deque(maxlen=self.DEDUPE_WINDOW)
         self._recent_set: set[str] = set()
 
@@ -123,6 +124,13 @@ class ZoneOccupancy:
         Entries and exits are facts and stay as they are; only the occupancy,
         which drifts with every missed crossing, is corrected.
         """
+        if isinstance(command, OccupancyReset):
+            # A reset older than the last one applied is a re-emission (a restarted
+            # worker) and must not zero the counts gathered since.
+            at = command.at.timestamp()
+            if at <= self.last_reset_at:
+                return None
+            self.last_reset_at = at
         if not self._first_time(command.id):
             return None
         self.occupancy = command.occupancy
@@ -154,6 +162,7 @@ class ZoneOccupancy:
             "exits": self.exits,
             "version": self.version,
             "clamped_total": self.clamped_total,
+            "last_reset_at": self.last_reset_at,
             "recent": list(self._recent),
         }
 
@@ -165,6 +174,7 @@ class ZoneOccupancy:
         zone.exits = int(data["exits"])
         zone.version = int(data["version"])
         zone.clamped_total = int(data.get("clamped_total", 0))
+        zone.last_reset_at = float(data.get("last_reset_at", 0.0))
         zone._recent.extend(data.get("recent", []))
         zone._recent_set = set(zone._recent)
         return zone

@@ -123,3 +123,26 @@ def test_commands_are_applied_once():
     assert zone.apply_command(cal).occupancy == 7
     assert zone.apply_command(cal) is None
     assert (zone.occupancy, zone.entries, zone.exits) == (7, 0, 0)
+
+
+def test_a_reset_older_than_the_last_one_is_ignored():
+    from schemas.operations import OccupancyReset, reset_id
+
+    zone = ZoneOccupancy("room")
+
+    def reset(at: datetime) -> OccupancyReset:
+        return OccupancyReset(
+            id=reset_id("room", at.timestamp()),
+            zone_id="room",
+            at=at,
+            local_time="03:00",
+            timezone="UTC",
+        )
+
+    zone.occupancy = 5
+    assert zone.apply_command(reset(T0)).occupancy == 0
+    zone.occupancy = 4  # people came in after the reset
+    assert zone.apply_command(reset(T0)) is None  # re-emitted by a restarted worker
+    assert zone.apply_command(reset(T0 - timedelta(days=1))) is None
+    assert zone.occupancy == 4
+    assert zone.apply_command(reset(T0 + timedelta(days=1))).occupancy == 0
