@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from aiokafka import AIOKafkaProducer
 from psycopg_pool import AsyncConnectionPool
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -55,13 +56,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
         migrate(settings.database_url)
         pool = AsyncConnectionPool(settings.database_url, min_size=1, max_size=8, open=False)
         await pool.open(wait=True)
-        hub = LiveHub(settings.kafka_bootstrap_servers, settings.topic("occupancy"))
+        hub = LiveHub(
+            settings.kafka_bootstrap_servers, settings.topic("occupancy"), settings.topic("alerts")
+        )
         await hub.start()
-        ref["state"] = ApiState(settings, load_plant_config(settings.plant_config), pool, hub)
+        producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all")
+        await producer.start()
+        ref["state"] = ApiState(
+            settings, load_plant_config(settings.plant_config), pool, hub, producer
+        )
         logger.info("API ready: GraphQL at /graphql, dashboard at /")
         try:
             yield
         finally:
+            await producer.stop()
             await hub.stop()
             await pool.close()
 

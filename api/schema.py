@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import strawberry
 
+from api.alerts import AlertMutation, AlertQuery, AlertSubscription
+from api.operations import OperationsMutation
 from api.zones import ZoneQuery, ZoneSubscription
 
 __all__ = ["schema"]
 
 
 @strawberry.type
-class Query(ZoneQuery):
+class Query(ZoneQuery, AlertQuery):
     pass
 
 
 @strawberry.type
-class Subscription(ZoneSubscription):
+class Mutation(OperationsMutation, AlertMutation):
     pass
 
 
-schema = strawberry.Schema(query=Query, subscription=Subscription)
+@strawberry.type
+class Subscription(ZoneSubscription, AlertSubscription):
+    pass
+
+
+schema = strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription)

@@ -32,6 +32,9 @@ def topic_specs(settings: Settings) -> list[NewTopic]:
         "zone-deltas": {"retention.ms": str(_WEEK_MS)},
         "occupancy": {"retention.ms": str(4 * _WEEK_MS)},
         "deadletter": {"retention.ms": str(4 * _WEEK_MS)},
+        # Commands are the audit trail of corrections: keep them (-1 = forever).
+        "commands": {"retention.ms": "-1"},
+        "alerts": {"retention.ms": str(4 * _WEEK_MS)},
     }
     return [
         NewTopic(

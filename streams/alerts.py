@@ -63,8 +63,8 @@ class _Active:
             id=_event_id(aid, "raised"),
             alert_id=aid,
             kind=kind,
-            severity=severity,  # type: ignore[arg-type]
-            subject_type=subject_type,  # type: ignore[arg-type]
+            severity=severity,
+            subject_type=subject_type,
             subject_id=subject_id,
             message=message,
             value=value,
@@ -83,7 +83,7 @@ class _Active:
             id=_event_id(aid, "resolved"),
             alert_id=aid,
             kind=kind,
-            subject_type=subject_type,  # type: ignore[arg-type]
+            subject_type=subject_type,
             subject_id=subject_id,
             at=_ts(at),
             by="system",

@@ -61,7 +61,19 @@ class _Topics:
         self.crossings = raw("crossings")
         self.zone_deltas = raw("zone-deltas")
         self.occupancy = raw("occupancy")
+        self.commands = raw("commands")
+        self.alerts = raw("alerts")
         self.deadletter = raw("deadletter")
+        # The zone agent reads its deltas and the commands (calibrations, resets)
+        # as one stream: both are keyed by zone and co-partitioned.
+        self.zone_inputs = app.topic(
+            self.zone_deltas.get_topic_name(),
+            self.commands.get_topic_name(),
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+        )
 
 
 topics = _Topics()

@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     #: Kafka group session timeout: how long a crashed worker's partitions stay
     #: assigned to it before the group moves them on.
     session_timeout_s: float = Field(default=30.0, ge=6.0)
+    #: Event-time seconds frames may arrive behind the newest one (watermark lag).
+    allowed_lateness_s: float = Field(default=5.0, ge=0)
+    #: Wall-clock seconds without any frame after which the watermark follows
+    #: the wall clock (so "camera offline" fires even when every camera is silent).
+    idle_after_s: float = Field(default=30.0, gt=0)
     sink_batch_size: int = Field(default=2000, ge=1)
     sink_batch_seconds: float = Field(default=0.25, gt=0)
     api_host: str = "127.0.0.1"

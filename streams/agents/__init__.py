@@ -2,12 +2,12 @@
 
 from streams.agents.crossings import count_crossings
 from streams.agents.deadletter import DeadLetterCounter, dead_letter, dead_letters
-from streams.agents.occupancy import apply_zone_deltas
+from streams.agents.occupancy import apply_zone_inputs
 from streams.agents.sink import sink_to_postgres
 
 __all__ = [
     "DeadLetterCounter",
-    "apply_zone_deltas",
+    "apply_zone_inputs",
     "count_crossings",
     "dead_letter",
     "dead_letters",

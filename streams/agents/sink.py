@@ -1,4 +1,4 @@
-"""crossings.v1 + occupancy.v1 -> PostgreSQL, in batches.
+"""crossings.v1 + occupancy.v1 + alerts.v1 + commands.v1 -> PostgreSQL, in batches.
 
 A batch is acknowledged only after its transaction commits, so a database
 outage stalls this agent (retrying with backoff) without losing or
@@ -15,18 +15,26 @@ from faust import StreamT
 from pydantic import ValidationError
 
 from schemas.events import CrossingEvent, OccupancyChanged
+from schemas.operations import AlertRaised, AlertResolved, OccupancyCalibrated, OccupancyReset
 from streams.agents.deadletter import dead_letter
 from streams.app import app, settings, topics
 from streams.sinks.base import SinkError
-from streams.sinks.postgres import PostgresSink
+from streams.sinks.postgres import Event, PostgresSink
 
 __all__ = ["sink_to_postgres"]
 
 logger = logging.getLogger(__name__)
 
-_MODELS: dict[str, type[CrossingEvent] | type[OccupancyChanged]] = {
-    "CrossingEvent": CrossingEvent,
-    "OccupancyChanged": OccupancyChanged,
+_MODELS: dict[str, type[Event]] = {
+    m.__name__: m
+    for m in (
+        CrossingEvent,
+        OccupancyChanged,
+        AlertRaised,
+        AlertResolved,
+        OccupancyCalibrated,
+        OccupancyReset,
+    )
 }
 
 _sink = PostgresSink(settings.database_url)
@@ -36,6 +44,8 @@ _sink = PostgresSink(settings.database_url)
     app.topic(
         topics.crossings.get_topic_name(),
         topics.occupancy.get_topic_name(),
+        topics.alerts.get_topic_name(),
+        topics.commands.get_topic_name(),
         key_type=bytes,
         value_type=bytes,
         key_serializer="raw",

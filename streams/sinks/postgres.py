@@ -11,18 +11,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 
 import psycopg
 
 from api.migrate import migrate
 from schemas.events import CrossingEvent, OccupancyChanged
+from schemas.operations import AlertRaised, AlertResolved, OccupancyCalibrated, OccupancyReset
 from streams.sinks.base import BatchingSink, SinkError
 
 __all__ = ["PostgresSink"]
 
 logger = logging.getLogger(__name__)
 
-Event = CrossingEvent | OccupancyChanged
+Event = (
+    CrossingEvent
+    | OccupancyChanged
+    | AlertRaised
+    | AlertResolved
+    | OccupancyCalibrated
+    | OccupancyReset
+)
 
 _CROSSING_COLS = (
     "id, occurred_at, camera_id, line_id, track_id, frame_seq, direction, "
@@ -62,6 +71,7 @@ class PostgresSink(BatchingSink[Event]):
     async def write(self, batch: list[Event]) -> None:
         crossings = [e for e in batch if isinstance(e, CrossingEvent)]
         samples = [e for e in batch if isinstance(e, OccupancyChanged)]
+        others = [e for e in batch if not isinstance(e, CrossingEvent | OccupancyChanged)]
         try:
             conn = await self._connection()
             async with conn.transaction():
@@ -69,12 +79,14 @@ class PostgresSink(BatchingSink[Event]):
                     await self._write_crossings(conn, crossings)
                 if samples:
                     await self._write_samples(conn, samples)
+                if others:
+                    await self._write_operations(conn, others)
         except psycopg.Error as e:
             # Drop the connection: after a server restart it is dead anyway.
             await self.close()
             raise SinkError(
-                f"writing {len(crossings)} crossings and {len(samples)} occupancy changes "
-                f"failed: {e}"
+                f"writing {len(crossings)} crossings, {len(samples)} occupancy changes and "
+                f"{len(others)} alerts/commands failed: {e}"
             ) from e
 
     @staticmethod
@@ -143,3 +155,44 @@ class PostgresSink(BatchingSink[Event]):
                 "version = EXCLUDED.version, updated_at = EXCLUDED.updated_at "
                 "WHERE zone_occupancy.version < EXCLUDED.version"
             )
+
+    @staticmethod
+    async def _write_operations(conn: psycopg.AsyncConnection, rows: Sequence[Event]) -> None:
+        """Alerts and commands: low volume, so plain statements, in event order."""
+        async with conn.cursor() as cur:
+            for e in rows:
+                if isinstance(e, AlertRaised):
+                    await cur.execute(
+                        "INSERT INTO alerts (alert_id, kind, severity, subject_type, subject_id,"
+                        " message, value, threshold, raised_at)"
+                        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                        (
+                            e.alert_id,
+                            e.kind,
+                            e.severity,
+                            e.subject_type,
+                            e.subject_id,
+                            e.message,
+                            e.value,
+                            e.threshold,
+                            e.at,
+                        ),
+                    )
+                elif isinstance(e, AlertResolved):
+                    # The first resolution wins: by hand or automatic, whichever came first.
+                    await cur.execute(
+                        "UPDATE alerts SET resolved_at = %s, resolved_by = %s, resolve_reason = %s"
+                        " WHERE alert_id = %s AND resolved_at IS NULL",
+                        (e.at, e.by, e.reason, e.alert_id),
+                    )
+                elif isinstance(e, OccupancyCalibrated | OccupancyReset):
+                    by, reason = (
+                        (e.by, e.reason)
+                        if isinstance(e, OccupancyCalibrated)
+                        else ("schedule", f"daily reset at {e.local_time} {e.timezone}")
+                    )
+                    await cur.execute(
+                        "INSERT INTO commands (id, at, type, zone_id, occupancy, by, reason)"
+                        " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                        (e.id, e.at, e.type, e.zone_id, e.occupancy, by, reason),
+                    )

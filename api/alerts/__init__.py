@@ -1,0 +1,8 @@
+"""Alerts: list, resolve by hand, and follow live."""
+
+from api.alerts.mutations import AlertMutation
+from api.alerts.queries import AlertQuery
+from api.alerts.subscriptions import AlertSubscription
+from api.alerts.types import Alert, AlertEvent
+
+__all__ = ["Alert", "AlertEvent", "AlertMutation", "AlertQuery", "AlertSubscription"]

@@ -1,0 +1,79 @@
+"""Calibration: an ``OccupancyCalibrated`` command on ``commands.v1``.
+
+The API validates and publishes; the zone's partition applies the command in
+order with its crossings, and the sink stores it in the ``commands`` audit table.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import strawberry
+from graphql import GraphQLError
+
+from api.state import ApiState
+from schemas.operations import OccupancyCalibrated
+
+__all__ = ["Calibration", "OperationsMutation"]
+
+MAX_OCCUPANCY = 1_000_000
+
+
+def _bad(message: str) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
+
+
+@strawberry.type(description="A calibration accepted for processing.")
+class Calibration:
+    id: strawberry.ID
+    zone_id: strawberry.ID
+    occupancy: int
+    at: datetime
+    by: str
+    reason: str
+
+
+@strawberry.type
+class OperationsMutation:
+    @strawberry.mutation(description="Set a zone's occupancy to a counted value.")
+    async def calibrate_zone(
+        self,
+        info: strawberry.Info,
+        zone_id: strawberry.ID,
+        occupancy: int,
+        by: str,
+        reason: str,
+        at: datetime | None = None,
+    ) -> Calibration:
+        state: ApiState = info.context["state"]
+        if zone_id not in {z.id for z in state.plant.zones}:
+            raise GraphQLError(f"unknown zone {zone_id!r}", extensions={"code": "NOT_FOUND"})
+        if not 0 <= occupancy <= MAX_OCCUPANCY:
+            raise _bad(f"occupancy must be between 0 and {MAX_OCCUPANCY}, got {occupancy}")
+        if not by.strip() or not reason.strip():
+            raise _bad("say who calibrates (by) and why (reason)")
+        now = datetime.now(UTC)
+        if at is None:
+            at = now
+        elif at.tzinfo is None:
+            raise _bad("at must carry a time zone, e.g. 2026-03-01T08:00:00Z")
+        elif at > now:
+            raise _bad("at lies in the future")
+        command = OccupancyCalibrated(
+            id=uuid.uuid4(),
+            zone_id=str(zone_id),
+            occupancy=occupancy,
+            at=at,
+            by=by.strip(),
+            reason=reason.strip(),
+        )
+        await state.publish(state.settings.topic("commands"), command.zone_id, command)
+        return Calibration(
+            id=strawberry.ID(str(command.id)),
+            zone_id=strawberry.ID(command.zone_id),
+            occupancy=command.occupancy,
+            at=command.at,
+            by=command.by,
+            reason=command.reason,
+        )
