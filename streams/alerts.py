@@ -220,16 +220,46 @@ class CameraLiveness:
         self._state: dict[str, _Active] = {}
 
     def seen(self, camera_id: str, event_time: float) -> list[Alert]:
-        """A frame (or heartbeat) of ``camera_id`` captured at ``event_time``."""
-        if event_time > self.last_seen.get(camera_id, 0.0):
+        """A frame (or heartbeat) of ``camera_id`` captured at ``event_time``.
+
+        A gap longer than ``offline_after_s`` between a camera's own frames is
+        an outage even if no check ran during it (a replay at full speed, a
+        lagging partition): it is raised and resolved in hindsight, with the
+        same alert id a timely check would have given it.
+        """
+        out: list[Alert] = []
+        last = self.last_seen.get(camera_id)
+        state = self._state.setdefault(camera_id, _Active())
+        if (
+            last is not None
+            and "camera_offline" not in state.active
+            and event_time - last > self.offline_after_s
+        ):
+            raised = self._raise(state, camera_id, last, event_time - last)
+            if raised:
+                out.append(raised)
+        if last is None or event_time > last:
             self.last_seen[camera_id] = event_time
-        state = self._state.get(camera_id)
-        if state is None:
-            return []
         resolved = state.resolve(
             "camera_offline", "camera", camera_id, event_time, "frames arrive again"
         )
-        return [resolved] if resolved else []
+        if resolved:
+            out.append(resolved)
+        return out
+
+    def _raise(
+        self, state: _Active, camera_id: str, last: float, silent_s: float
+    ) -> AlertRaised | None:
+        return state.raise_(
+            "camera_offline",
+            "camera",
+            camera_id,
+            last,  # the condition began with the last frame seen
+            "critical",
+            f"camera {camera_id} sent nothing since {_ts(last).isoformat()}",
+            value=silent_s,
+            threshold=self.offline_after_s,
+        )
 
     def check(self, watermark: float) -> list[Alert]:
         """Raise for every camera silent since before ``watermark - offline_after_s``."""
@@ -238,16 +268,7 @@ class CameraLiveness:
             if last >= watermark - self.offline_after_s:
                 continue
             state = self._state.setdefault(camera_id, _Active())
-            raised = state.raise_(
-                "camera_offline",
-                "camera",
-                camera_id,
-                last,  # the condition began with the last frame seen
-                "critical",
-                f"camera {camera_id} sent nothing since {_ts(last).isoformat()}",
-                value=watermark - last,
-                threshold=self.offline_after_s,
-            )
+            raised = self._raise(state, camera_id, last, watermark - last)
             if raised:
                 out.append(raised)
         return out

@@ -15,39 +15,53 @@ __all__ = ["Watermark", "next_local_time"]
 
 
 class Watermark:
-    """Event-time clock of one worker.
+    """Event-time clock of one worker, kept per source partition.
+
+    The watermark is the *smallest* newest-capture-time over the partitions
+    that are delivering data, minus an allowed lateness: one partition running
+    ahead (a replay catching up, a skewed consumer) cannot make another
+    partition's cameras look silent. A partition that delivered nothing for
+    ``idle_after_s`` wall-clock seconds stops holding the watermark back (a
+    dead camera alone on its partition must not freeze time); when every
+    partition is idle, the watermark moves on with the wall clock, so a plant
+    whose cameras all went silent still gets "camera offline" alerts.
 
     Args:
-        lateness_s: How far behind the newest capture time events may still
-            arrive in order (seconds). The watermark is the newest capture time
-            minus this.
-        idle_after_s: When no event at all arrives for this many wall-clock
-            seconds, the watermark moves on with the wall clock, so that a plant
-            whose cameras all went silent still gets "camera offline" alerts.
+        lateness_s: Seconds of event time by which frames may arrive late.
+        idle_after_s: Wall-clock seconds after which a silent partition is idle.
     """
 
     def __init__(self, lateness_s: float = 5.0, idle_after_s: float = 30.0) -> None:
         self.lateness_s = lateness_s
         self.idle_after_s = idle_after_s
-        self.max_event_time = 0.0
-        self._last_wall = 0.0
-        self._idle_shift = 0.0
+        # partition -> [newest event time, wall time of the last event]
+        self._partitions: dict[int, list[float]] = {}
 
-    def observe(self, event_time: float, wall_now: float) -> None:
+    @property
+    def max_event_time(self) -> float:
+        return max((p[0] for p in self._partitions.values()), default=0.0)
+
+    def observe(self, event_time: float, wall_now: float, partition: int = 0) -> None:
         """Record an event's capture time (UTC seconds) seen at ``wall_now``."""
-        if event_time > self.max_event_time:
-            self.max_event_time = event_time
-        self._last_wall = wall_now
-        self._idle_shift = 0.0
+        state = self._partitions.get(partition)
+        if state is None:
+            self._partitions[partition] = [event_time, wall_now]
+            return
+        if event_time > state[0]:
+            state[0] = event_time
+        state[1] = wall_now
 
     def value(self, wall_now: float) -> float:
         """The watermark (UTC seconds); 0.0 before the first event."""
-        if self.max_event_time == 0.0:
+        if not self._partitions:
             return 0.0
-        idle = wall_now - self._last_wall
-        if idle > self.idle_after_s:
-            self._idle_shift = idle
-        return self.max_event_time - self.lateness_s + self._idle_shift
+        active = [
+            t for t, wall in self._partitions.values() if wall_now - wall <= self.idle_after_s
+        ]
+        if active:
+            return min(active) - self.lateness_s
+        newest_wall = max(wall for _, wall in self._partitions.values())
+        return self.max_event_time - self.lateness_s + (wall_now - newest_wall)
 
     def is_late(self, event_time: float, wall_now: float) -> bool:
         return event_time < self.value(wall_now)

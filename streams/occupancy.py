@@ -73,9 +73,15 @@ class ZoneOccupancy:
     redelivered delta (at-least-once delivery) changes nothing. Occupancy never
     goes negative: an exit from an empty zone is clamped and flagged, because
     it means a missed entry somewhere (drift), not a negative number of people.
+
+    A calibration or reset "as of" time T arrives after some deltas that
+    happened after T (the stream runs a little behind event time). Those are
+    re-applied on top of the new value, from the recent-event memory, so the
+    correction holds as of T and nothing counted after T is lost.
     """
 
-    #: How many recent crossing ids are remembered for de-duplication.
+    #: How many recent events are remembered for de-duplication and for
+    #: re-applying deltas newer than a correction.
     DEDUPE_WINDOW = 512
 
     def __init__(self, zone_id: str) -> None:
@@ -86,22 +92,23 @@ class ZoneOccupancy:
         self.version = 0
         self.clamped_total = 0
         self.last_reset_at = 0.0
-        self._recent: deque[str] = deque(maxlen=self.DEDUPE_WINDOW)
+        # (event id hex, event time in UTC seconds, delta: +1, -1, or 0 for commands)
+        self._recent: deque[tuple[str, float, int]] = deque(maxlen=self.DEDUPE_WINDOW)
         self._recent_set: set[str] = set()
 
-    def _first_time(self, event_id: uuid.UUID) -> bool:
+    def _first_time(self, event_id: uuid.UUID, at: float, delta: int) -> bool:
         key = event_id.hex
         if key in self._recent_set:
             return False
         if len(self._recent) == self._recent.maxlen:
-            self._recent_set.discard(self._recent[0])
-        self._recent.append(key)
+            self._recent_set.discard(self._recent[0][0])
+        self._recent.append((key, at, delta))
         self._recent_set.add(key)
         return True
 
     def apply(self, delta: ZoneDelta) -> OccupancyChanged | None:
         """Fold one delta; return the resulting change, or None for a duplicate."""
-        if not self._first_time(delta.crossing_id):
+        if not self._first_time(delta.crossing_id, delta.occurred_at.timestamp(), delta.delta):
             return None
         clamped = False
         if delta.delta > 0:
@@ -127,13 +134,16 @@ class ZoneOccupancy:
         if isinstance(command, OccupancyReset):
             # A reset older than the last one applied is a re-emission (a restarted
             # worker) and must not zero the counts gathered since.
-            at = command.at.timestamp()
-            if at <= self.last_reset_at:
+            if command.at.timestamp() <= self.last_reset_at:
                 return None
-            self.last_reset_at = at
-        if not self._first_time(command.id):
+            self.last_reset_at = command.at.timestamp()
+        at = command.at.timestamp()
+        if not self._first_time(command.id, at, 0):
             return None
-        self.occupancy = command.occupancy
+        # Deltas that happened after the correction's instant but were applied
+        # before it arrived still count, on top of the corrected value.
+        since = sum(d for _, t, d in list(self._recent)[:-1] if t > at)
+        self.occupancy = max(0, command.occupancy + since)
         cause = "calibration" if isinstance(command, OccupancyCalibrated) else "reset"
         return self._changed(command.at, cause, command.id, False)
 
@@ -163,7 +173,7 @@ class ZoneOccupancy:
             "version": self.version,
             "clamped_total": self.clamped_total,
             "last_reset_at": self.last_reset_at,
-            "recent": list(self._recent),
+            "recent": [list(r) for r in self._recent],
         }
 
     @classmethod
@@ -175,6 +185,10 @@ class ZoneOccupancy:
         zone.version = int(data["version"])
         zone.clamped_total = int(data.get("clamped_total", 0))
         zone.last_reset_at = float(data.get("last_reset_at", 0.0))
-        zone._recent.extend(data.get("recent", []))
-        zone._recent_set = set(zone._recent)
+        for r in data.get("recent", []):
+            # Older states stored bare ids.
+            zone._recent.append(
+                (r, 0.0, 0) if isinstance(r, str) else (r[0], float(r[1]), int(r[2]))
+            )
+        zone._recent_set = {r[0] for r in zone._recent}
         return zone

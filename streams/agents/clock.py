@@ -1,10 +1,13 @@
 """The worker's event-time clock: camera liveness and scheduled resets.
 
 The crossings agent feeds every frame's capture time (heartbeats included) to
-:data:`liveness` and :data:`watermark`. A timer compares them once a second:
-cameras silent for ``camera_offline_after_s`` of event time raise "camera
-offline"; zones whose ``daily_reset`` local time the watermark has passed get
-an ``OccupancyReset`` command. Reset ids are deterministic, so every worker
+:data:`watermark` and :data:`liveness`, and calls :func:`on_frame` for each.
+Whenever the watermark has moved on by a second of event time (and once a
+second of wall time, from a timer, for when nothing arrives at all), the rules
+run against it: cameras silent for ``camera_offline_after_s`` of event time
+raise "camera offline"; zones whose ``daily_reset`` local time the watermark
+has passed get an ``OccupancyReset`` command. Driving this by event time keeps
+a replay at full speed as correct as live operation. Reset ids are deterministic, so every worker
 (and every restart) that notices the same reset emits the same event and the
 zone applies it once.
 """
@@ -22,7 +25,7 @@ from streams.alerts import CameraLiveness
 from streams.app import app, plant, settings, topics
 from streams.clock import Watermark, next_local_time
 
-__all__ = ["liveness", "tick", "watermark"]
+__all__ = ["liveness", "on_frame", "on_watermark", "watermark"]
 
 logger = logging.getLogger(__name__)
 
@@ -34,13 +37,29 @@ _resets = {
     z.id: datetime.strptime(z.daily_reset, "%H:%M").time() for z in plant.zones if z.daily_reset
 }
 _next_reset: dict[str, datetime] = {}
+_last_evaluated = 0.0
 
 
-async def tick(wall_now: float | None = None) -> None:
-    """One evaluation of the clock-driven rules (called by the timer)."""
-    now = watermark.value(time.time() if wall_now is None else wall_now)
+async def on_frame(camera_id: str, captured_at: float, partition: int) -> None:
+    """Account for one frame: advance the clock, evaluate rules, mark the camera seen."""
+    wall = time.time()
+    watermark.observe(captured_at, wall, partition)
+    wm = watermark.value(wall)
+    if wm - _last_evaluated >= 1.0:
+        # Before marking the camera seen: a camera whose frames resume after a
+        # gap was silent over the gap, and this is the moment to notice.
+        await on_watermark(wm)
+    back_online = liveness.seen(camera_id, captured_at)
+    if back_online:
+        await send_alerts(back_online)
+
+
+async def on_watermark(now: float) -> None:
+    """Evaluate the clock-driven rules at watermark ``now`` (UTC seconds)."""
+    global _last_evaluated
     if now <= 0.0:
         return  # no event seen yet: no notion of time
+    _last_evaluated = max(_last_evaluated, now)
     await send_alerts(liveness.check(now))
     wm = datetime.fromtimestamp(now, tz=UTC)
     for zone_id, local in _resets.items():
@@ -66,4 +85,4 @@ async def tick(wall_now: float | None = None) -> None:
 
 @app.timer(interval=1.0)
 async def clock_timer() -> None:
-    await tick()
+    await on_watermark(watermark.value(time.time()))

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 
 from faust import StreamT
 from pydantic import ValidationError
 
 from schemas.events import FrameDetections
-from streams.agents.clock import liveness, watermark
+from streams.agents.clock import on_frame
 from streams.agents.deadletter import dead_letter
-from streams.agents.occupancy import send_alerts
 from streams.app import app, graph, plant, settings, topics
 from streams.counting import LineCounter
 from streams.tables.state import track_state
@@ -77,11 +75,7 @@ async def count_crossings(stream: StreamT[bytes]) -> None:
         if problem is not None:
             await dead_letter(message, problem)
             continue
-        captured = frame.captured_at.timestamp()
-        watermark.observe(captured, time.time())
-        back_online = liveness.seen(frame.camera_id, captured)
-        if back_online:
-            await send_alerts(back_online)
+        await on_frame(frame.camera_id, frame.captured_at.timestamp(), message.partition)
         counter = counter_for(frame.camera_id)
         crossings = counter.trigger(frame)
         if crossings:

@@ -146,3 +146,50 @@ def test_a_reset_older_than_the_last_one_is_ignored():
     assert zone.apply_command(reset(T0 - timedelta(days=1))) is None
     assert zone.occupancy == 4
     assert zone.apply_command(reset(T0 + timedelta(days=1))).occupancy == 0
+
+
+def test_a_correction_keeps_crossings_that_happened_after_its_instant():
+    from schemas.events import ZoneDelta
+
+    zone = ZoneOccupancy("room")
+
+    def delta(d: int, at: datetime) -> ZoneDelta:
+        return ZoneDelta(
+            zone_id="room",
+            crossing_id=uuid.uuid4(),
+            delta=d,
+            camera_id="cam",
+            line_id="door",
+            occurred_at=at,
+        )
+
+    for i in range(5):
+        zone.apply(delta(1, T0 + timedelta(seconds=i)))  # 5 people by T0+4s
+    zone.apply(delta(1, T0 + timedelta(seconds=20)))  # one more, after the count
+    zone.apply(delta(-1, T0 + timedelta(seconds=21)))
+    zone.apply(delta(1, T0 + timedelta(seconds=22)))
+    # Someone counted 3 people at T0+10s; the command arrives only now.
+    cal = OccupancyCalibrated(
+        id=uuid.uuid4(),
+        zone_id="room",
+        occupancy=3,
+        at=T0 + timedelta(seconds=10),
+        by="anna",
+        reason="counted",
+    )
+    assert zone.apply_command(cal).occupancy == 3 + 1 - 1 + 1
+    restored = ZoneOccupancy.from_state(zone.state_dict())
+    assert restored.apply_command(cal) is None and restored.occupancy == 4
+
+
+def test_a_gap_in_a_cameras_own_frames_is_an_outage_in_hindsight():
+    live = CameraLiveness(offline_after_s=30.0)
+    live.seen("cam-a", 1000.0)
+    assert live.seen("cam-a", 1020.0) == []  # a short gap is no outage
+    raised, resolved = live.seen("cam-a", 1100.0)  # no check ran during the gap
+    assert raised.kind == "camera_offline" and raised.at == datetime.fromtimestamp(1020, UTC)
+    assert resolved.alert_id == raised.alert_id
+    # The id is the one a timely check would have produced.
+    timely = CameraLiveness(offline_after_s=30.0)
+    timely.seen("cam-a", 1020.0)
+    assert timely.check(watermark=1060.0)[0].alert_id == raised.alert_id

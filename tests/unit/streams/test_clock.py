@@ -46,3 +46,14 @@ def test_watermark_moves_with_the_wall_clock_when_everything_is_silent():
     w.observe(1000.0, wall_now=100.0)
     assert w.value(wall_now=120.0) == 995.0  # idle, but not for long
     assert w.value(wall_now=160.0) == 995.0 + 60.0
+
+
+def test_watermark_is_held_back_by_the_slowest_active_partition():
+    w = Watermark(lateness_s=0.0, idle_after_s=30.0)
+    w.observe(2000.0, wall_now=100.0, partition=0)  # ahead
+    w.observe(1000.0, wall_now=100.0, partition=1)  # behind
+    assert w.value(wall_now=110.0) == 1000.0
+    # Partition 1 goes silent (a dead camera alone on it): after 30 s it stops
+    # holding the others back.
+    w.observe(2010.0, wall_now=140.0, partition=0)
+    assert w.value(wall_now=140.0) == 2010.0
