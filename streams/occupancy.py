@@ -74,10 +74,11 @@ class ZoneOccupancy:
     goes negative: an exit from an empty zone is clamped and flagged, because
     it means a missed entry somewhere (drift), not a negative number of people.
 
-    A calibration or reset "as of" time T arrives after some deltas that
-    happened after T (the stream runs a little behind event time). Those are
-    re-applied on top of the new value, from the recent-event memory, so the
-    correction holds as of T and nothing counted after T is lost.
+    Corrections (calibrations, resets) hold "as of" their time T, whatever the
+    order of arrival: deltas after T that were applied before the correction
+    arrived are re-applied on top of it (from the recent-event memory), and
+    deltas before T that arrive after it change entries and exits but not
+    occupancy (the correction already accounts for them).
     """
 
     #: How many recent events are remembered for de-duplication and for
@@ -92,6 +93,8 @@ class ZoneOccupancy:
         self.version = 0
         self.clamped_total = 0
         self.last_reset_at = 0.0
+        #: Event time (UTC seconds) of the newest calibration or reset applied.
+        self.corrected_at = 0.0
         # (event id hex, event time in UTC seconds, delta: +1, -1, or 0 for commands)
         self._recent: deque[tuple[str, float, int]] = deque(maxlen=self.DEDUPE_WINDOW)
         self._recent_set: set[str] = set()
@@ -111,7 +114,14 @@ class ZoneOccupancy:
         if not self._first_time(delta.crossing_id, delta.occurred_at.timestamp(), delta.delta):
             return None
         clamped = False
-        if delta.delta > 0:
+        if delta.occurred_at.timestamp() <= self.corrected_at:
+            # It happened before a calibration or reset that was applied already:
+            # the corrected occupancy includes it. Entries and exits still count.
+            if delta.delta > 0:
+                self.entries += 1
+            else:
+                self.exits += 1
+        elif delta.delta > 0:
             self.entries += 1
             self.occupancy += 1
         else:
@@ -144,6 +154,7 @@ class ZoneOccupancy:
         # before it arrived still count, on top of the corrected value.
         since = sum(d for _, t, d in list(self._recent)[:-1] if t > at)
         self.occupancy = max(0, command.occupancy + since)
+        self.corrected_at = max(self.corrected_at, at)
         cause = "calibration" if isinstance(command, OccupancyCalibrated) else "reset"
         return self._changed(command.at, cause, command.id, False)
 
@@ -173,6 +184,7 @@ class ZoneOccupancy:
             "version": self.version,
             "clamped_total": self.clamped_total,
             "last_reset_at": self.last_reset_at,
+            "corrected_at": self.corrected_at,
             "recent": [list(r) for r in self._recent],
         }
 
@@ -185,6 +197,7 @@ class ZoneOccupancy:
         zone.version = int(data["version"])
         zone.clamped_total = int(data.get("clamped_total", 0))
         zone.last_reset_at = float(data.get("last_reset_at", 0.0))
+        zone.corrected_at = float(data.get("corrected_at", 0.0))
         for r in data.get("recent", []):
             # Older states stored bare ids.
             zone._recent.append(

@@ -193,3 +193,31 @@ def test_a_gap_in_a_cameras_own_frames_is_an_outage_in_hindsight():
     timely = CameraLiveness(offline_after_s=30.0)
     timely.seen("cam-a", 1020.0)
     assert timely.check(watermark=1060.0)[0].alert_id == raised.alert_id
+
+
+def test_a_delta_from_before_a_correction_arriving_after_it_keeps_the_correction():
+    from schemas.events import ZoneDelta
+    from schemas.operations import OccupancyReset, reset_id
+
+    zone = ZoneOccupancy("room")
+    zone.occupancy = 4
+    at = T0 + timedelta(hours=20)
+    zone.apply_command(
+        OccupancyReset(
+            id=reset_id("room", at.timestamp()),
+            zone_id="room",
+            at=at,
+            local_time="03:00",
+            timezone="UTC",
+        )
+    )
+    late = ZoneDelta(
+        zone_id="room",
+        crossing_id=uuid.uuid4(),
+        delta=-1,
+        camera_id="cam",
+        line_id="door",
+        occurred_at=T0 + timedelta(hours=2),  # before the reset, delivered after it
+    )
+    change = zone.apply(late)
+    assert change.occupancy == 0 and not change.clamped and zone.exits == 1
