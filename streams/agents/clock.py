@@ -77,9 +77,12 @@ async def on_watermark(now: float) -> None:
                 timezone=plant.timezone,
             )
             logger.info("scheduled reset of %s at %s", zone_id, due.isoformat())
-            await topics.commands.send(
-                key=zone_id.encode(), value=command.model_dump_json().encode(), force=True
-            )
+            body = command.model_dump_json().encode()
+            # commands.v1 is the audit trail. The zone applies the copy on its
+            # deltas topic: there it comes after every delta this worker produced
+            # from frames before the reset instant (ordering within a partition).
+            await topics.commands.send(key=zone_id.encode(), value=body, force=True)
+            await topics.zone_deltas.send(key=zone_id.encode(), value=body, force=True)
             _next_reset[zone_id] = next_local_time(due, local, _tz)
 
 

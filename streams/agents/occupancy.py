@@ -59,6 +59,7 @@ class _Zone:
 
 
 _cache: dict[str, _Zone] = {}
+_deltas_topic = topics.zone_deltas.get_topic_name()
 
 
 def _zone_for(zone_id: str) -> _Zone:
@@ -103,6 +104,8 @@ async def apply_zone_inputs(stream: StreamT[bytes]) -> None:
         if item.zone_id not in _zones:
             await dead_letter(event.message, f"unknown zone {item.zone_id!r}")
             continue
+        if isinstance(item, OccupancyReset) and event.message.topic != _deltas_topic:
+            continue  # the audit copy; the ordered copy comes on the deltas topic
         zone = _zone_for(item.zone_id)
         alerts: list[Alert] = []
         change: OccupancyChanged | None
