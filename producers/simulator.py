@@ -184,6 +184,26 @@ class Scene:
         fy = cy + uy * along + ny * across
         return (fx - BOX_W / 2, fy - BOX_H, fx + BOX_W / 2, fy)
 
+    def truth_for(self, line: LineConfig) -> dict[str, int]:
+        """True in/out counts of any line on a camera, e.g. one moved for a recount.
+
+        Each walk's feet move in a straight line, so a walk crosses ``line``
+        exactly when that straight path meets the line segment; the direction
+        is the side it ends on. Computed from the walk geometry, not frames.
+        """
+        (ax, ay), (bx, by) = line.points
+        counts = {"in": 0, "out": 0}
+        for w in self.walks:
+            if w.line.camera_id != line.camera_id:
+                continue
+            x0, y0 = _feet(self._box(w, w.start))
+            x1, y1 = _feet(self._box(w, w.start + w.duration))
+            if not _proper_cross(x0, y0, x1, y1, ax, ay, bx, by):
+                continue
+            side_end = (bx - ax) * (y1 - ay) - (by - ay) * (x1 - ax)
+            counts["in" if side_end > 0 else "out"] += 1
+        return counts
+
     def frames(self) -> Iterator[FrameDetections]:
         """Every camera's frames in capture-time order (cameras interleaved)."""
         cameras = self.plant.cameras
@@ -217,6 +237,21 @@ class Scene:
                 )
 
 
+def _feet(box: tuple[float, float, float, float]) -> tuple[float, float]:
+    return (box[0] + box[2]) / 2, box[3]
+
+
+def _proper_cross(
+    px: float, py: float, qx: float, qy: float, ax: float, ay: float, bx: float, by: float
+) -> bool:
+    def orient(x1: float, y1: float, x2: float, y2: float, x3: float, y3: float) -> float:
+        return (x2 - x1) * (y3 - y1) - (y2 - y1) * (x3 - x1)
+
+    d1, d2 = orient(ax, ay, bx, by, px, py), orient(ax, ay, bx, by, qx, qy)
+    d3, d4 = orient(px, py, qx, qy, ax, ay), orient(px, py, qx, qy, bx, by)
+    return d1 * d2 < 0 and d3 * d4 < 0
+
+
 async def publish(
     frames: Iterator[FrameDetections],
     bootstrap: str,
@@ -238,7 +273,12 @@ async def publish(
                 if due > 0:
                     await asyncio.sleep(due)
             await producer.send(
-                topic, key=frame.camera_id.encode(), value=frame.model_dump_json().encode()
+                topic,
+                key=frame.camera_id.encode(),
+                value=frame.model_dump_json().encode(),
+                # The record's timestamp is the capture time, so a recount can
+                # find a period's offsets by event time.
+                timestamp_ms=int(frame.captured_at.timestamp() * 1000),
             )
             sent += 1
         await producer.flush()

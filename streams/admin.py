@@ -35,6 +35,7 @@ def topic_specs(settings: Settings) -> list[NewTopic]:
         # Commands are the audit trail of corrections: keep them (-1 = forever).
         "commands": {"retention.ms": "-1"},
         "alerts": {"retention.ms": str(4 * _WEEK_MS)},
+        "recount": {"retention.ms": str(4 * _WEEK_MS)},
     }
     return [
         NewTopic(

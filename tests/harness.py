@@ -173,6 +173,7 @@ async def publish_frames(
                 ns.topic("detections"),
                 key=frame.camera_id.encode(),
                 value=frame.model_dump_json().encode(),
+                timestamp_ms=int(frame.captured_at.timestamp() * 1000),
             )
             n += 1
         await producer.flush()

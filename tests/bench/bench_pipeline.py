@@ -126,7 +126,12 @@ async def publish(
                 if due > 0:
                     await asyncio.sleep(due)
             sent_at[(frame.camera_id, frame.frame_seq)] = time.time()
-            await producer.send(ns.topic("detections"), key=frame.camera_id.encode(), value=raw)
+            await producer.send(
+                ns.topic("detections"),
+                key=frame.camera_id.encode(),
+                value=raw,
+                timestamp_ms=int(frame.captured_at.timestamp() * 1000),
+            )
         await producer.flush()
     finally:
         await producer.stop()
