@@ -250,7 +250,9 @@ def _calibrations(
     settings: Settings, summary: dict[str, Any], by: str
 ) -> list[OccupancyCalibrated]:
     with psycopg.connect(settings.database_url) as conn:
-        current = dict(conn.execute("SELECT zone_id, occupancy FROM zone_occupancy").fetchall())
+        current: dict[str, int] = dict(
+            conn.execute("SELECT zone_id, occupancy FROM zone_occupancy").fetchall()
+        )
     live, new = summary["zones"]["live"], summary["zones"]["recount"]
     now = datetime.now(UTC)
     out = []

@@ -40,8 +40,9 @@ def replay(ns: Namespace, start: datetime, end: datetime, config: Path, *extra: 
         cwd=ROOT,
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
     )
+    assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
 
 
