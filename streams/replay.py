@@ -102,6 +102,7 @@ async def read_period(
             if stop > first.offset:
                 bounds[tp] = (first.offset, stop)
         bar = _Progress(sum(b - a for a, b in bounds.values()), progress)
+        consumer.unsubscribe()  # from "every partition" to exactly the ones with data
         consumer.assign(list(bounds))
         for tp, (first_offset, _) in bounds.items():
             consumer.seek(tp, first_offset)
