@@ -1,9 +1,15 @@
 """``python -m streams worker -l info --without-web``: run the Faust worker with every agent."""
 
-from streams.agents import apply_zone_inputs, count_crossings, sink_to_postgres
+from streams.agents import apply_zone_inputs, count_crossings, notify_alerts, sink_to_postgres
 from streams.app import app
 
-__all__ = ["app", "apply_zone_inputs", "count_crossings", "sink_to_postgres"]
+__all__ = [
+    "app",
+    "apply_zone_inputs",
+    "count_crossings",
+    "notify_alerts",
+    "sink_to_postgres",
+]
 
 if __name__ == "__main__":
     app.main()

@@ -41,6 +41,14 @@ class Settings(BaseSettings):
     idle_after_s: float = Field(default=30.0, gt=0)
     sink_batch_size: int = Field(default=2000, ge=1)
     sink_batch_seconds: float = Field(default=0.25, gt=0)
+    #: Alert notifications (optional): a webhook URL and/or an SMTP relay.
+    alert_webhook_url: str = ""
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_from: str = "occupancy@localhost"
+    #: Comma-separated recipients.
+    smtp_to: str = ""
+    notify_retries: int = Field(default=5, ge=1)
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     worker_web_port: int = 6066

@@ -2,6 +2,7 @@
 
 from streams.agents.crossings import count_crossings
 from streams.agents.deadletter import DeadLetterCounter, dead_letter, dead_letters
+from streams.agents.notify import notify_alerts
 from streams.agents.occupancy import apply_zone_inputs
 from streams.agents.sink import sink_to_postgres
 
@@ -11,5 +12,6 @@ __all__ = [
     "count_crossings",
     "dead_letter",
     "dead_letters",
+    "notify_alerts",
     "sink_to_postgres",
 ]

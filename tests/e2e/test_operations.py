@@ -10,8 +10,11 @@ camera goes silent for ten minutes at noon.
 from __future__ import annotations
 
 import asyncio
+import json
+import threading
 import time
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import httpx
@@ -148,9 +151,37 @@ async def graphql(client: httpx.AsyncClient, query: str) -> dict:
     return response.json()
 
 
+class Hook(BaseHTTPRequestHandler):
+    """The plant's alert receiver: records every webhook call."""
+
+    received: list[dict] = []
+
+    def do_POST(self) -> None:
+        Hook.received.append(json.loads(self.rfile.read(int(self.headers["content-length"]))))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
 async def test_a_day_of_alerts_outage_reset_and_calibration(
     namespace: Namespace, processes: list[Process], tmp_path: Path
 ):
+    hook = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    namespace.env["OCC_ALERT_WEBHOOK_URL"] = f"http://127.0.0.1:{hook.server_port}/alerts"
+    try:
+        await run_day(namespace, processes, tmp_path)
+    finally:
+        hook.shutdown()
+    # Every alert also reached the webhook (notifications are asynchronous).
+    kinds = {(a["type"], a["kind"]) for a in Hook.received}
+    assert ("AlertRaised", "capacity_exceeded") in kinds
+    assert ("AlertResolved", "camera_offline") in kinds
+
+
+async def run_day(namespace: Namespace, processes: list[Process], tmp_path: Path) -> None:
     config = tmp_path / "plant.toml"
     config.write_text(PLANT)
     namespace.env["OCC_PLANT_CONFIG"] = str(config)

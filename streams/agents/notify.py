@@ -1,0 +1,45 @@
+"""alerts.v1 -> webhook and e-mail (optional; see ``streams.notify``)."""
+
+from __future__ import annotations
+
+import logging
+
+import orjson
+from faust import StreamT
+from pydantic import ValidationError
+
+from schemas.operations import AlertRaised, AlertResolved
+from streams.app import app, settings, topics
+from streams.notify import Notifier, NotifierConfig
+
+__all__ = ["notifier", "notify_alerts"]
+
+logger = logging.getLogger(__name__)
+
+notifier = Notifier(
+    NotifierConfig(
+        webhook_url=settings.alert_webhook_url,
+        smtp_host=settings.smtp_host,
+        smtp_port=settings.smtp_port,
+        smtp_from=settings.smtp_from,
+        smtp_to=tuple(a.strip() for a in settings.smtp_to.split(",") if a.strip()),
+        retries=settings.notify_retries,
+    )
+)
+
+
+@app.task
+async def start_notifier() -> None:
+    notifier.start()
+
+
+@app.agent(topics.alerts)
+async def notify_alerts(stream: StreamT[bytes]) -> None:
+    async for raw in stream:
+        try:
+            kind = orjson.loads(raw).get("type")
+            model = AlertRaised if kind == "AlertRaised" else AlertResolved
+            notifier.offer(model.model_validate_json(raw))
+        except (orjson.JSONDecodeError, AttributeError, ValidationError) as e:
+            # The sink dead-letters unreadable alerts; here we only skip them.
+            logger.warning("not notifying an unreadable alert: %s", e)
