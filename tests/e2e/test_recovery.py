@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import time
 from datetime import UTC, datetime
 
 import psycopg
 import pytest
+from aiokafka import AIOKafkaConsumer
 
 from producers.simulator import Scene
 from schemas.config import load_plant_config
@@ -30,6 +32,27 @@ def db_state(dsn: str) -> tuple[dict[str, dict[str, int]], int, int]:
             "SELECT count(*), count(DISTINCT id) FROM crossings"
         ).fetchone()
     return zones, total, distinct
+
+
+TRACED = ("crossings", "zone-deltas", "occupancy")
+
+
+async def topic_summary(ns: Namespace, name: str) -> dict[str, int]:
+    consumer = AIOKafkaConsumer(
+        ns.topic(name), bootstrap_servers=ns.bootstrap, group_id=None, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    seen, records = set(), 0
+    try:
+        while batches := await consumer.getmany(timeout_ms=2000):
+            for batch in batches.values():
+                for r in batch:
+                    records += 1
+                    body = json.loads(r.value)
+                    seen.add(body.get("id") or f"{body.get('zone_id')}|{body.get('crossing_id')}")
+    finally:
+        await consumer.stop()
+    return {"records": records, "distinct": len(seen)}
 
 
 async def test_kill_minus_nine_mid_stream_then_restart_counts_exactly(
@@ -71,5 +94,11 @@ async def test_kill_minus_nine_mid_stream_then_restart_counts_exactly(
         if zones == expected and total == truth.crossings:
             break
         await asyncio.sleep(0.5)
-    assert zones == expected, f"after restart\n{second.tail()}"
+    if zones != expected:
+        # Say at which stage something went missing, for whoever reads the CI log.
+        stages = {name: await topic_summary(namespace, name) for name in TRACED}
+        raise AssertionError(
+            f"after restart: {zones} != {expected}; crossings in DB {total}/{truth.crossings};"
+            f" topics {stages}\n{second.tail(80)}"
+        )
     assert total == distinct == truth.crossings
