@@ -37,22 +37,31 @@ def db_state(dsn: str) -> tuple[dict[str, dict[str, int]], int, int]:
 TRACED = ("crossings", "zone-deltas", "occupancy")
 
 
-async def topic_summary(ns: Namespace, name: str) -> dict[str, int]:
+async def topic_summary(ns: Namespace, name: str) -> dict[str, object]:
     consumer = AIOKafkaConsumer(
         ns.topic(name), bootstrap_servers=ns.bootstrap, group_id=None, auto_offset_reset="earliest"
     )
     await consumer.start()
-    seen, records = set(), 0
+    seen: dict[str, tuple[int, int]] = {}
+    records = 0
     try:
         while batches := await consumer.getmany(timeout_ms=2000):
             for batch in batches.values():
                 for r in batch:
                     records += 1
                     body = json.loads(r.value)
-                    seen.add(body.get("id") or f"{body.get('zone_id')}|{body.get('crossing_id')}")
+                    key = body.get("id") or f"{body.get('zone_id')}|{body.get('crossing_id')}"
+                    seen[key] = (r.partition, r.offset)
     finally:
         await consumer.stop()
-    return {"records": records, "distinct": len(seen)}
+    summary: dict[str, object] = {"records": records, "distinct": len(seen)}
+    if name == "crossings":
+        with psycopg.connect(ns.dsn) as conn:
+            stored = {str(r[0]) for r in conn.execute("SELECT id FROM crossings")}
+        summary["not in DB (partition, offset)"] = sorted(
+            v for k, v in seen.items() if k not in stored
+        )
+    return summary
 
 
 async def test_kill_minus_nine_mid_stream_then_restart_counts_exactly(
