@@ -25,5 +25,5 @@ typecheck: ## mypy
 schemas: ## Regenerate the JSON Schema files under schemas/json
 	.venv/bin/python -m schemas.export
 
-bench: ## Run the benchmarks (results go into the README by hand)
+bench: ## Run every benchmark (tables to copy into the README)
 	bash deploy/bench.sh

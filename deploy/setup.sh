@@ -2,8 +2,9 @@
 # Create the project virtualenv (.venv) and install the project with its dev
 # tools. Idempotent: a second run with an unchanged pyproject.toml is instant.
 #
-#   deploy/setup.sh            core + dev tools
-#   OCC_EXTRAS=dev,bench deploy/setup.sh   other extras
+#   deploy/setup.sh                         core, dev tools and the camera side
+#   OCC_EXTRAS=dev deploy/setup.sh          without the camera side (no torch)
+#   OCC_EXTRAS=dev,camera,bench deploy/setup.sh   plus the benchmark peers
 set -euo pipefail
 # shellcheck disable=SC2034
 OCC_LOG_TAG=setup
@@ -11,7 +12,7 @@ OCC_LOG_TAG=setup
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PYTHON="${PYTHON:-python3}"
-EXTRAS="${OCC_EXTRAS:-dev}"
+EXTRAS="${OCC_EXTRAS:-dev,camera}"
 VENV="$OCC_REPO_ROOT/.venv"
 
 "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \

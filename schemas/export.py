@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from schemas.config import PlantConfig
 from schemas.events import CrossingEvent, DeadLetter, FrameDetections, OccupancyChanged, ZoneDelta
+from schemas.health import CameraHealth
 from schemas.operations import AlertRaised, AlertResolved, OccupancyCalibrated, OccupancyReset
 
 __all__ = ["MODELS", "SCHEMA_DIR", "render", "stale_files", "write_all"]
@@ -34,6 +35,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "OccupancyReset.v1": OccupancyReset,
     "AlertRaised.v1": AlertRaised,
     "AlertResolved.v1": AlertResolved,
+    "CameraHealth.v1": CameraHealth,
     "PlantConfig.v1": PlantConfig,
 }
 

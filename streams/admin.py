@@ -36,6 +36,8 @@ def topic_specs(settings: Settings) -> list[NewTopic]:
         "commands": {"retention.ms": "-1"},
         "alerts": {"retention.ms": str(4 * _WEEK_MS)},
         "recount": {"retention.ms": str(4 * _WEEK_MS)},
+        # Producer heartbeats (producers/camera): status, not history.
+        "camera-health": {"retention.ms": str(_WEEK_MS)},
     }
     return [
         NewTopic(
