@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from schemas.events import FrameDetections
 from streams.agents.clock import on_frame
 from streams.agents.deadletter import dead_letter
+from streams.agents.gaps import OffsetGapGuard
 from streams.app import app, graph, plant, settings, topics
 from streams.counting import LineCounter
 from streams.tables.state import track_state
@@ -30,6 +31,7 @@ _cameras = {c.id: c for c in plant.cameras}
 # Decoded counters, a cache of the table. A counter is trusted only while it
 # matches the table (a partition may have moved to another worker and back).
 _counters: dict[str, LineCounter] = {}
+_guard = OffsetGapGuard(app, "count_crossings")
 
 
 def counter_for(camera_id: str) -> LineCounter:
@@ -66,6 +68,8 @@ async def count_crossings(stream: StreamT[bytes]) -> None:
     """Turn each frame's tracks into crossings; dead-letter what cannot be read."""
     async for event in stream.events():
         message = event.message
+        if not await _guard.admit(message):
+            continue
         try:
             frame = FrameDetections.model_validate_json(event.value)
         except ValidationError as e:

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from schemas.events import OccupancyChanged, ZoneDelta
 from schemas.operations import OccupancyCalibrated, OccupancyReset
 from streams.agents.deadletter import dead_letter
+from streams.agents.gaps import OffsetGapGuard
 from streams.alerts import Alert, ZoneAlerts
 from streams.app import app, plant, topics
 from streams.occupancy import ZoneOccupancy
@@ -59,6 +60,7 @@ class _Zone:
 
 
 _cache: dict[str, _Zone] = {}
+_guard = OffsetGapGuard(app, "apply_zone_inputs")
 _deltas_topic = topics.zone_deltas.get_topic_name()
 
 
@@ -96,6 +98,8 @@ def _parse(raw: bytes) -> ZoneDelta | OccupancyCalibrated | OccupancyReset:
 @app.agent(topics.zone_inputs)
 async def apply_zone_inputs(stream: StreamT[bytes]) -> None:
     async for event in stream.events():
+        if not await _guard.admit(event.message):
+            continue
         try:
             item = _parse(event.value)
         except (ValidationError, ValueError, AttributeError, orjson.JSONDecodeError) as e:

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from schemas.events import CrossingEvent, OccupancyChanged
 from schemas.operations import AlertRaised, AlertResolved, OccupancyCalibrated, OccupancyReset
 from streams.agents.deadletter import dead_letter
+from streams.agents.gaps import OffsetGapGuard
 from streams.app import app, settings, topics
 from streams.sinks.base import SinkError
 from streams.sinks.postgres import Event, PostgresSink
@@ -38,6 +39,7 @@ _MODELS: dict[str, type[Event]] = {
 }
 
 _sink = PostgresSink(settings.database_url)
+_guard = OffsetGapGuard(app, "sink_to_postgres")
 
 
 @app.agent(
@@ -57,6 +59,8 @@ async def sink_to_postgres(stream: StreamT[bytes]) -> None:
         settings.sink_batch_size, within=settings.sink_batch_seconds
     ):
         for event in events:
+            if not await _guard.admit(event.message):
+                continue
             try:
                 kind = orjson.loads(event.value).get("type")
                 model = _MODELS[kind]
