@@ -187,3 +187,10 @@ def worker(ns: Namespace, log_dir: Path, name: str = "worker") -> Process:
     return Process(
         name, ["-m", "streams", "worker", "-l", "info", "--without-web"], ns.env, log_dir
     )
+
+
+def api(ns: Namespace, log_dir: Path) -> tuple[Process, int]:
+    """The GraphQL API of a namespace under uvicorn on a free port."""
+    port = free_port()
+    args = ["-m", "uvicorn", "api.app:app", "--host", "127.0.0.1", "--port", str(port)]
+    return Process("api", args, ns.env, log_dir), port

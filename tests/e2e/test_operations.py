@@ -22,7 +22,8 @@ import psycopg
 import pytest
 
 from schemas.events import FrameDetections, Track
-from tests.harness import Namespace, Process, create_topics, free_port, publish_frames
+from tests.harness import Namespace, Process, create_topics, publish_frames
+from tests.harness import api as start_api
 from tests.harness import worker as start_worker
 
 pytestmark = pytest.mark.e2e
@@ -189,13 +190,7 @@ async def run_day(namespace: Namespace, processes: list[Process], tmp_path: Path
     await asyncio.to_thread(create_topics, namespace)
     worker = start_worker(namespace, tmp_path)
     processes.append(worker)
-    port = free_port()
-    api = Process(
-        "api",
-        ["-m", "uvicorn", "api.app:app", "--host", "127.0.0.1", "--port", str(port)],
-        namespace.env,
-        tmp_path,
-    )
+    api, port = start_api(namespace, tmp_path)
     processes.append(api)
     await asyncio.to_thread(worker.wait_for_log, "Worker ready", 120)
     await asyncio.to_thread(api.wait_for_log, "Application startup complete", 60)

@@ -25,9 +25,9 @@ from tests.harness import (
     Namespace,
     Process,
     create_topics,
-    free_port,
     publish_frames,
 )
+from tests.harness import api as start_api
 from tests.harness import worker as start_worker
 
 pytestmark = pytest.mark.e2e
@@ -87,13 +87,7 @@ async def test_scene_counts_exactly_through_kafka_postgres_and_graphql(
     await asyncio.to_thread(create_topics, namespace)
     worker = start_worker(namespace, tmp_path)
     processes.append(worker)
-    port = free_port()
-    api = Process(
-        "api",
-        ["-m", "uvicorn", "api.app:app", "--host", "127.0.0.1", "--port", str(port)],
-        namespace.env,
-        tmp_path,
-    )
+    api, port = start_api(namespace, tmp_path)
     processes.append(api)
     api.wait_for_log("Application startup complete", timeout=60)
     worker.wait_for_log("Worker ready", timeout=120)
