@@ -79,6 +79,8 @@ _SIDE, _CROSSED, _FAR, _HIT_SEQ, _HIT_AT, _X, _Y, _ORIENT = range(8)
 # was seen, and the box height (its unit of distance). Same in every line.
 _PREV_X, _PREV_Y, _PREV_SEEN, _HEIGHT = range(8, 12)
 _PLANES = 12
+# The scalar path moves the planes X, Y and PREV_X .. HEIGHT as slices.
+assert (_X, _Y, _ORIENT, _PREV_X, _PREV_Y, _PREV_SEEN, _HEIGHT) == (5, 6, 7, 8, 9, 10, 11)
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -88,6 +90,21 @@ BoolArray = npt.NDArray[np.bool_]
 def _anchor_columns(kind: str, boxes: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Anchor x, y of every box; the formulas of ``streams.geometry.ANCHORS``."""
     x1, y1, x2, y2 = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]
+    if kind == "bottom_center":
+        return (x1 + x2) * 0.5, y2
+    if kind == "center":
+        return (x1 + x2) * 0.5, (y1 + y2) * 0.5
+    if kind == "top_center":
+        return (x1 + x2) * 0.5, y1
+    if kind == "bottom_left":
+        return x1, y2
+    if kind == "bottom_right":
+        return x2, y2
+    raise ValueError(f"unknown anchor {kind!r}")
+
+
+def _anchor_scalar(kind: str, x1: float, y1: float, x2: float, y2: float) -> tuple[float, float]:
+    """:func:`_anchor_columns` for one box."""
     if kind == "bottom_center":
         return (x1 + x2) * 0.5, y2
     if kind == "center":
@@ -132,6 +149,10 @@ class LineCounter:
     #: Up to this many paths that may cross a line in one frame are tested one
     #: by one in Python; more at once with numpy (same results either way).
     _scalar_paths_up_to = 16
+    #: Frames of up to this many (track, line) pairs run through a plain
+    #: Python path (:meth:`_step_scalar`), cheaper than the numpy kernel's
+    #: fixed cost of some forty calls; same state, same results to the bit.
+    _scalar_cells_up_to = 64
 
     def __init__(
         self,
@@ -192,6 +213,33 @@ class LineCounter:
         kinds = sorted({ln.anchor for ln in self.lines})
         self._kinds = tuple(kinds)
         self._kind_of_line = np.array([kinds.index(ln.anchor) for ln in self.lines], dtype=np.intp)
+        # The same constants as Python floats, for the scalar path.
+        self._line_consts: list[tuple[float, ...]] = [
+            (ax, ay, dx, dy, ln_len, md, -md, mf)
+            for ax, ay, dx, dy, ln_len, md, mf in zip(
+                self._ax.tolist(),
+                self._ay.tolist(),
+                self._dx.tolist(),
+                self._dy.tolist(),
+                self._len.tolist(),
+                self._min_d.tolist(),
+                self._min_f.tolist(),
+                strict=True,
+            )
+        ]
+        # Per line for the scalar path: its constants, and where its entries
+        # of each plane sit in a row's flat list.
+        n = len(self.lines)
+        self._scalar_lines = [
+            (
+                i,
+                *self._line_consts[i],
+                self._extended_list[i],
+                self._ends_list[i],
+                *(p * n + i for p in (_SIDE, _CROSSED, _FAR, _HIT_SEQ, _HIT_AT, _X, _Y, _ORIENT)),
+            )
+            for i in range(n)
+        ]
         self._reset_tracks(capacity=64)
 
     # ------------------------------------------------------------------ state
@@ -204,8 +252,13 @@ class LineCounter:
         self._lost: dict[int, tuple[float, ...]] = {}
         self._free: list[int] = list(range(capacity - 1, -1, -1))
         self._state: FloatArray = np.zeros((capacity, _PLANES, len(self.lines)))
-        self._seen: FloatArray = np.zeros(capacity)
+        # When each row was last seen: a list, as the scalar path reads and
+        # writes single entries (an array's cost a tenth of a microsecond each).
+        self._seen: list[float] = [0.0] * capacity
         self._track_of_row: IntArray = np.full(capacity, -1, dtype=np.int64)
+        # Rows last stepped by the scalar path, held as flat Python lists
+        # (planes after planes) and newer than their row of ``_state``.
+        self._py_rows: dict[int, list[float]] = {}
 
     def _grow(self) -> None:
         old = len(self._seen)
@@ -217,7 +270,7 @@ class LineCounter:
             return out
 
         self._state = bigger(self._state)
-        self._seen = bigger(self._seen)
+        self._seen.extend([0.0] * old)
         self._track_of_row = bigger(self._track_of_row, -1)
         self._free.extend(range(new - 1, old - 1, -1))
 
@@ -232,6 +285,7 @@ class LineCounter:
     def _release(self, row: int) -> None:
         self._present.discard(row)
         self._lost.pop(row, None)
+        self._py_rows.pop(row, None)
         del self._rows[int(self._track_of_row[row])]
         self._track_of_row[row] = -1
         self._free.append(row)
@@ -276,6 +330,9 @@ class LineCounter:
                 return []
         if len(set(ids)) != len(ids):
             tracks, ids = self._first_boxes(tracks, ids)
+        if len(ids) * len(self.lines) <= self._scalar_cells_up_to:
+            return self._step_scalar(tracks, ids, seq, now)
+        self._flush()
         boxes = np.fromiter(
             chain.from_iterable([t.box for t in tracks]), np.float64, 4 * len(ids)
         ).reshape(-1, 4)
@@ -301,16 +358,17 @@ class LineCounter:
         # A track unseen for longer than the ttl starts afresh even if the
         # sweep has not freed it yet, so the rule does not depend on sweeps.
         # (Row -1 reads the last row: harmless, its verdict is overridden.)
-        seen = self._seen[rows]
+        seen_of = self._seen
+        seen = np.array([seen_of[r] for r in rows.tolist()], dtype=np.float64)
         fresh: BoolArray = (rows < 0) | (seen < now - self.track_ttl_s)
         any_fresh = bool(fresh.any())
         if self.id_switch_s > 0:
-            self._note_lost(rows, now)
+            self._note_lost(rows.tolist(), now)
         if not any_fresh:
             return rows, fresh, seen
         new = [int(k) for k in np.flatnonzero(fresh)]
         if self._lost:
-            for k, row in self._switches(ids, boxes, rows, new, now):
+            for k, row in self._switches(ids, boxes.tolist(), rows, new, now):
                 # The new id continues the lost track's state and row.
                 del self._rows[int(self._track_of_row[row])]
                 del self._lost[row]
@@ -328,24 +386,26 @@ class LineCounter:
             self._present.update(int(rows[k]) for k in new)
         return rows, fresh, seen
 
-    def _note_lost(self, rows: IntArray, now: float) -> None:
+    def _note_lost(self, rows: list[int], now: float) -> None:
         """Move the tracks of the last frame that are not in this one, and
         vanished near a line, to the id-switch candidates."""
-        here = set(rows.tolist())
+        here = set(rows)
         here.discard(-1)
+        n = len(self.lines)
         for row in self._present - here:
-            st = self._state[row]
-            x, y = st[_X].tolist(), st[_Y].tolist()
-            reach = self.id_switch_near * float(st[_HEIGHT, 0])
+            st = self._row_state(row)
+            x, y = st[_X * n : _X * n + n], st[_Y * n : _Y * n + n]
+            reach = self.id_switch_near * st[_HEIGHT * n]
             if any(
                 segment_distance(*ends, x[i], y[i]) <= reach
                 for i, ends in enumerate(self._ends_list)
             ):
                 self._lost[row] = (
-                    float(self._seen[row]),
+                    self._seen[row],
                     x[0],
                     y[0],
-                    *st[_PREV_X:, 0].tolist(),  # previous x, y, when, box height
+                    # previous x, y, when, box height
+                    *st[_PREV_X * n : _PLANES * n : n],
                 )
         if self._lost:
             for row in here & self._lost.keys():
@@ -356,14 +416,20 @@ class LineCounter:
         self._present = here
 
     def _switches(
-        self, ids: list[int], boxes: FloatArray, rows: IntArray, new: list[int], now: float
+        self,
+        ids: list[int],
+        boxes: Sequence[Sequence[float]],
+        rows: IntArray | list[int],
+        new: list[int],
+        now: float,
     ) -> list[tuple[int, int]]:
         """Pairs (index of a new track in the frame, row of the lost track it continues)."""
         # Ids that expired and came back keep their own (reset) row.
         new = [k for k in new if rows[k] < 0]
         if not new:
             return []
-        qx, qy = _anchor_columns(self.lines[0].anchor, boxes[new])
+        kind = self.lines[0].anchor
+        anchors = [_anchor_scalar(kind, *boxes[k]) for k in new]
         options: list[tuple[float, int, int, int]] = []
         for row, (seen, x, y, px, py, pseen, height) in self._lost.items():
             # Where it was, and where it was heading at its last velocity (a
@@ -371,7 +437,7 @@ class LineCounter:
             ahead = (now - seen) / (seen - pseen) if seen > pseen else 0.0
             hx, hy = x + (x - px) * ahead, y + (y - py) * ahead
             reach = self.id_switch_radius * height
-            for k, gx, gy in zip(new, qx.tolist(), qy.tolist(), strict=True):
+            for k, (gx, gy) in zip(new, anchors, strict=True):
                 dist = min(math.hypot(gx - x, gy - y), math.hypot(gx - hx, gy - hy))
                 if dist <= reach:
                     options.append((dist, k, int(self._track_of_row[row]), row))
@@ -466,7 +532,9 @@ class LineCounter:
         st[:, _Y] = qy
         st[:, _ORIENT] = o_now
         self._state[rows] = st
-        self._seen[rows] = now
+        seen_of = self._seen
+        for row in rows.tolist():
+            seen_of[row] = now
         if not emit.any():
             return []
         events = []
@@ -481,6 +549,144 @@ class LineCounter:
             if event is not None:
                 events.append(event)
         return events
+
+    def _step_scalar(
+        self, tracks: Sequence[Track], ids: list[int], seq: int, now: float
+    ) -> list[CrossingEvent]:
+        """:meth:`_rows_for` and :meth:`_step` one track and line at a time.
+
+        The same operations on the same float64 values in the same order, so
+        the same state and events to the bit. The rows it steps stay Python
+        lists (``_py_rows``, one flat list per row) until the numpy kernel or
+        a save needs them: moving a frame's rows in and out of the array
+        would cost more than the arithmetic.
+        """
+        n_lines = len(self.lines)
+        get = self._rows.get
+        rows = [get(i, -1) for i in ids]
+        # (Row -1 reads the last row: harmless, its verdict is overridden.)
+        seen_of = self._seen
+        seen = [seen_of[r] for r in rows]
+        edge = now - self.track_ttl_s
+        fresh = [r < 0 or s < edge for r, s in zip(rows, seen, strict=True)]
+        switching = self.id_switch_s > 0
+        if switching:
+            self._note_lost(rows, now)
+        if True in fresh:
+            new = [k for k, f in enumerate(fresh) if f]
+            if self._lost:
+                boxes = [t.box for t in tracks]
+                for k, row in self._switches(ids, boxes, rows, new, now):
+                    del self._rows[int(self._track_of_row[row])]
+                    del self._lost[row]
+                    self._rows[ids[k]] = row
+                    self._track_of_row[row] = ids[k]
+                    rows[k] = row
+                    fresh[k] = False
+                    seen[k] = seen_of[row]
+            for k in new:
+                if fresh[k]:
+                    if rows[k] < 0:
+                        rows[k] = self._allocate(ids[k])
+                    seen[k] = now
+            if switching:
+                self._present.update(rows[k] for k in new)
+        n_rows = _PLANES * n_lines
+        cache = self._py_rows
+        missing = [r for r, f in zip(rows, fresh, strict=True) if not f and r not in cache]
+        if missing:  # rows last stepped by the numpy kernel, or restored
+            loaded = self._state[missing].reshape(len(missing), n_rows).tolist()
+            cache.update(zip(missing, loaded, strict=True))
+        o_seq, o_at = _HIT_SEQ * n_lines, _HIT_AT * n_lines
+        o_x, o_orient = _X * n_lines, _ORIENT * n_lines
+        # Planes X, Y then ORIENT, and PREV_X, PREV_Y, PREV_SEEN, HEIGHT, last.
+        o_px, o_pseen = _PREV_X * n_lines, _PREV_SEEN * n_lines
+        kinds = [ln.anchor for ln in self.lines] if len(self._kinds) > 1 else None
+        kind = self._kinds[0]
+        fseq = float(seq)
+        emits: list[tuple[int, int, bool]] = []
+        blocks = []
+        for k, t in enumerate(tracks):
+            x1, y1, x2, y2 = t.box
+            row = rows[k]
+            is_fresh = fresh[k]
+            if is_fresh:
+                f = cache[row] = [0.0] * n_rows
+            else:
+                f = cache[row]
+            blocks.append(f)
+            if switching:  # X, Y before this step; PREV_X, PREV_Y too
+                f[o_px:o_pseen] = f[o_x:o_orient]
+                f[o_pseen:] = [seen[k]] * n_lines + [y2 - y1] * n_lines
+            if kinds is None:
+                qx, qy = _anchor_scalar(kind, x1, y1, x2, y2)
+            for (
+                i, ax, ay, dx, dy, ln_len, md, neg_md, mf, ext, ends,
+                j_side, j_crossed, j_far, j_seq, j_at, j_x, j_y, j_orient,
+            ) in self._scalar_lines:  # fmt: skip
+                if kinds is not None:
+                    qx, qy = _anchor_scalar(kinds[i], x1, y1, x2, y2)
+                o_now = dx * (qy - ay) - dy * (qx - ax)
+                dist = o_now / ln_len
+                crossed = f[j_crossed] > 0
+                if (
+                    not is_fresh
+                    and f[j_orient] * o_now <= 0
+                    and (ext or segments_intersect(f[j_x], f[j_y], qx, qy, *ends))
+                ):
+                    crossed = True
+                    f[j_seq] = fseq
+                    f[j_at] = now
+                if dist >= md and dist > 0:
+                    zone = 1.0
+                elif dist <= neg_md and dist < 0:
+                    zone = -1.0
+                else:
+                    zone = 0.0
+                side = f[j_side]
+                agree = zone * side
+                far = f[j_far] + 1.0 if agree < 0 else 0.0
+                confirm = far >= mf
+                if confirm and crossed:
+                    emits.append((k, i, zone > 0))
+                flip = confirm or side == 0
+                f[j_crossed] = 1.0 if crossed and agree <= 0 and not flip else 0.0
+                if flip:
+                    f[j_side] = zone
+                f[j_far] = 0.0 if confirm else far
+                if kinds is not None:
+                    f[j_x] = qx
+                    f[j_y] = qy
+                f[j_orient] = o_now
+            if kinds is None:
+                f[o_x:o_orient] = [qx] * n_lines + [qy] * n_lines
+        for row in rows:
+            seen_of[row] = now
+        if not emits:
+            return []
+        events = []
+        for k, i, inward in emits:
+            f = blocks[k]
+            event = self._event(self.lines[i], ids[k], inward, int(f[o_seq + i]), f[o_at + i])
+            if event is not None:
+                events.append(event)
+        return events
+
+    def _flush(self) -> None:
+        """Write the rows held as Python lists (by :meth:`_step_scalar`) back
+        into the state array, before numpy reads it."""
+        cache = self._py_rows
+        if cache:
+            rows = list(cache)
+            self._state[rows] = np.array(list(cache.values()), dtype=np.float64).reshape(
+                len(rows), _PLANES, len(self.lines)
+            )
+            cache.clear()
+
+    def _row_state(self, row: int) -> list[float]:
+        """One row's state, planes after planes, wherever it is held."""
+        held = self._py_rows.get(row)
+        return self._state[row].ravel().tolist() if held is None else held
 
     def _paths_meet_scalar(
         self, px: FloatArray, py: FloatArray, qx: FloatArray, qy: FloatArray, line: IntArray
@@ -561,7 +767,9 @@ class LineCounter:
         self._last_sweep = now
         if not self._rows:
             return
-        stale = np.flatnonzero((self._track_of_row >= 0) & (self._seen < now - self.track_ttl_s))
+        stale = np.flatnonzero(
+            (self._track_of_row >= 0) & (np.array(self._seen) < now - self.track_ttl_s)
+        )
         for row in stale.tolist():
             self._release(row)
 
@@ -583,12 +791,28 @@ class LineCounter:
             "last_sweep": self._last_sweep,
             "tracks": {
                 "ids": ids,
-                "seen": self._seen[rows].tolist(),
-                "state": self._state[rows].tolist(),
+                "seen": [self._seen[r] for r in rows],
+                "state": self._state_lists(rows),
                 "present": sorted(int(self._track_of_row[r]) for r in self._present),
                 "lost": {str(self._track_of_row[r]): list(v) for r, v in self._lost.items()},
             },
         }
+
+    def _state_lists(self, rows: list[int]) -> list[list[list[float]]]:
+        """``self._state[rows].tolist()``, with the rows held as Python lists."""
+        cache = self._py_rows
+        if not cache:
+            return self._state[rows].tolist()
+        n = len(self.lines)
+        planes = [slice(p, p + n) for p in range(0, _PLANES * n, n)]
+        out = []
+        for row in rows:
+            held = cache.get(row)
+            if held is None:
+                out.append(self._state[row].tolist())
+            else:
+                out.append([held[p] for p in planes])
+        return out
 
     def load_state(self, data: dict[str, Any]) -> None:
         """Restore :meth:`state_dict` output.
@@ -614,7 +838,8 @@ class LineCounter:
             return
         rows = [self._allocate(int(t)) for t in ids]
         n = len(ids)
-        self._seen[rows] = np.asarray(tracks["seen"], dtype=np.float64)
+        for row, when in zip(rows, tracks["seen"], strict=True):
+            self._seen[row] = float(when)
         self._state[rows] = np.asarray(tracks["state"], dtype=np.float64).reshape(
             n, _PLANES, len(self.lines)
         )

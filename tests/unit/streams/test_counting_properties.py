@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -124,11 +125,10 @@ def run_core(
     numpy_paths: bool = False,
     restore_at: int | None = None,
     id_switch_s: float = 0.0,
+    path: str = "scalar",
 ) -> list[Event]:
     def make() -> LineCounter:
-        c = LineCounter(
-            "cam", lines, "prop", track_ttl_s=TTL, extend_lines=extended, id_switch_s=id_switch_s
-        )
+        c = make_counter(lines, extended, id_switch_s, path)
         if numpy_paths:
             c._scalar_paths_up_to = 0  # every path through the vectorised test
         return c
@@ -143,6 +143,20 @@ def run_core(
         for e in counter.trigger(frame):
             out.append((k, e.track_id, e.line_id, e.direction, e.frame_seq))
     return sorted(out)
+
+
+def make_counter(
+    lines: list[LineConfig], extended: set[str], id_switch_s: float, path: str
+) -> LineCounter:
+    """A counter whose frames all take the scalar path, or all the numpy kernel."""
+    c = LineCounter(
+        "cam", lines, "prop", track_ttl_s=TTL, extend_lines=extended, id_switch_s=id_switch_s
+    )
+    c._scalar_cells_up_to = {"scalar": 10**9, "numpy": -1}[path]
+    return c
+
+
+PATHS = pytest.mark.parametrize("path", ["scalar", "numpy"])
 
 
 # ------------------------------------------------------------------ strategies
@@ -226,11 +240,12 @@ def scenes(draw: st.DrawFn) -> tuple[list[FrameDetections], list[LineConfig], se
     return frames, lines, extended
 
 
+@PATHS
 @settings(max_examples=400, deadline=None)
 @given(scenes())
-def test_core_equals_reference(scene):
+def test_core_equals_reference(path, scene):
     frames, lines, extended = scene
-    assert run_core(frames, lines, extended) == reference(frames, lines, extended)
+    assert run_core(frames, lines, extended, path=path) == reference(frames, lines, extended)
 
 
 @settings(max_examples=200, deadline=None)
@@ -238,23 +253,44 @@ def test_core_equals_reference(scene):
 def test_vectorised_path_test_equals_reference(scene):
     frames, lines, extended = scene
     expected = reference(frames, lines, extended)
-    assert run_core(frames, lines, extended, numpy_paths=True) == expected
+    assert run_core(frames, lines, extended, numpy_paths=True, path="numpy") == expected
 
 
+@PATHS
 @settings(max_examples=200, deadline=None)
 @given(scenes(), st.integers(0, 40))
-def test_state_round_trip_changes_nothing(scene, at):
+def test_state_round_trip_changes_nothing(path, scene, at):
     frames, lines, extended = scene
-    expected = run_core(frames, lines, extended)
-    assert run_core(frames, lines, extended, restore_at=at) == expected
+    expected = run_core(frames, lines, extended, path=path)
+    assert run_core(frames, lines, extended, restore_at=at, path=path) == expected
 
 
+@PATHS
 @settings(max_examples=200, deadline=None)
 @given(scenes(), st.integers(0, 40))
-def test_state_round_trip_changes_nothing_with_id_switches(scene, at):
+def test_state_round_trip_changes_nothing_with_id_switches(path, scene, at):
     frames, lines, extended = scene
-    expected = run_core(frames, lines, extended, id_switch_s=1.0)
-    assert run_core(frames, lines, extended, restore_at=at, id_switch_s=1.0) == expected
+    expected = run_core(frames, lines, extended, id_switch_s=1.0, path=path)
+    assert run_core(frames, lines, extended, restore_at=at, id_switch_s=1.0, path=path) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(scenes(), st.sampled_from([0.0, 1.0]), st.lists(st.booleans(), min_size=60, max_size=60))
+def test_scalar_and_numpy_paths_agree_to_the_bit(scene, id_switch_s, scalar_frames):
+    """The same frames through the scalar path, the numpy kernel, and a counter
+    that switches between them frame by frame: the same events and the same
+    state (its JSON, so to the bit) after every frame."""
+    frames, lines, extended = scene
+    scalar = make_counter(lines, extended, id_switch_s, "scalar")
+    numpy_ = make_counter(lines, extended, id_switch_s, "numpy")
+    mixed = make_counter(lines, extended, id_switch_s, "numpy")
+    for frame, use_scalar in zip(frames, scalar_frames, strict=False):
+        mixed._scalar_cells_up_to = 10**9 if use_scalar else -1
+        outs = [c.trigger(frame) for c in (scalar, numpy_, mixed)]
+        assert outs[0] == outs[1] == outs[2]
+        states = [json.dumps(c.state_dict()) for c in (scalar, numpy_, mixed)]
+        assert states[0] == states[1] == states[2]
+        assert scalar.track_ids == numpy_.track_ids == mixed.track_ids
 
 
 @st.composite
