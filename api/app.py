@@ -1,7 +1,8 @@
 """ASGI application: ``uvicorn api.app:app``.
 
 Routes: ``/graphql`` (queries over HTTP, subscriptions over WebSocket with the
-graphql-transport-ws protocol only), ``/`` (the live dashboard), ``/healthz``.
+graphql-transport-ws protocol only), ``/`` (the live dashboard), ``/healthz``,
+``/export/history.csv`` (see :mod:`api.history.export`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
+from api.history import history_export_route
 from api.live import LiveHub
 from api.migrate import migrate
 from api.schema import schema
@@ -90,6 +92,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/healthz", healthz),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            history_export_route(ref),
         ],
         lifespan=lifespan,
     )

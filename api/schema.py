@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from api.alerts import AlertMutation, AlertQuery, AlertSubscription
+from api.history import HistoryQuery
 from api.operations import OperationsMutation
 from api.zones import ZoneQuery, ZoneSubscription
 
@@ -12,7 +13,7 @@ __all__ = ["schema"]
 
 
 @strawberry.type
-class Query(ZoneQuery, AlertQuery):
+class Query(ZoneQuery, AlertQuery, HistoryQuery):
     pass
 
 

@@ -41,7 +41,7 @@ from starlette.applications import Starlette
 
 from api.history import history_export_route
 from api.history.buckets import MAX_POINTS
-from api.migrate import migrate
+from api.migrate import migrate, refresh_history
 from api.schema import schema
 from api.state import ApiState
 from schemas.config import LineConfig, PlantConfig, load_plant_config
@@ -395,11 +395,12 @@ def timescaledb_missing(dsn: str) -> str | None:
     with psycopg.connect(dsn) as conn:
         row = conn.execute(
             "SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'),"
-            " current_setting('shared_preload_libraries') ~ 'timescaledb', version()"
+            " current_setting('shared_preload_libraries') ~ 'timescaledb',"
+            " current_setting('server_version')"
         ).fetchone()
     assert row is not None
     available, preloaded, version = row
-    server = f"{dsn.rsplit('@', 1)[-1]} ({version.split(',')[0]})"
+    server = f"{dsn.rsplit('@', 1)[-1]} (PostgreSQL {version.split()[0]})"
     if not available:
         return f"TimescaleDB path NOT tested: the extension is not installed on {server}"
     if not preloaded:
@@ -413,14 +414,13 @@ def timescaledb_missing(dsn: str) -> str | None:
 async def fill(world: World, dsn: str, backend: str) -> None:
     sink = PostgresSink(dsn)
     try:
-        half = len(world.batches) // 2
         for i, batch in enumerate(world.batches):
             for event in batch:
                 sink.add(event)
             await sink.flush()
-            if backend == "timescaledb" and i == half:
-                # Materialise the first half, so the late crossings of the
-                # second half invalidate buckets that were already refreshed.
+            if backend == "timescaledb" and i % 8 == 7:
+                # Materialise as we go, so that late crossings invalidate
+                # buckets that were already refreshed.
                 refresh_all(dsn)
     finally:
         await sink.close()
@@ -430,11 +430,7 @@ async def fill(world: World, dsn: str, backend: str) -> None:
 
 def refresh_all(dsn: str) -> None:
     with psycopg.connect(dsn, autocommit=True) as conn:
-        for granularity in ("minute", "hour", "day", "month"):
-            for kind in KINDS:
-                conn.execute(
-                    f"CALL refresh_continuous_aggregate('{kind}_history_{granularity}', NULL, NULL)"
-                )
+        assert refresh_history(conn) == 12
 
 
 @pytest.fixture(scope="module")
@@ -822,3 +818,75 @@ def test_plain_migration_sql_matches_timescaledb_relations() -> None:
             assert f"CREATE TABLE {relation} " in plain or f"CREATE VIEW {relation} AS" in plain
             assert f"CREATE MATERIALIZED VIEW {relation}\n" in timescale, relation
     assert Path(migrations / "002_history.sql").exists()
+
+
+@pytest.mark.parametrize("backend", ["plain", "timescaledb"])
+async def test_a_database_with_rows_from_before_history_gets_them_in_history(
+    services: Services, backend: str
+) -> None:
+    if backend == "timescaledb" and (reason := timescaledb_missing(services.dsn)):
+        pytest.skip(reason)
+    db = f"occ_history_upgrade_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(services.dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{db}"')
+    dsn = services.dsn.rsplit("/", 1)[0] + "/" + db
+    try:
+        # The database as the code before history left it: every other
+        # migration applied, occupancy changes stored without derived columns.
+        migrations = ROOT / "api" / "migrations"
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(
+                "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
+                " applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            for path in sorted(migrations.glob("*.sql")):
+                version = int(path.name[:3])
+                if version != 2 and path.name.count(".") == 1:
+                    conn.execute(path.read_text())
+                    conn.execute(
+                        "INSERT INTO schema_migrations VALUES (%s, %s)", (version, path.stem[4:])
+                    )
+            occupancy = entries = exits = 0
+            t0 = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
+            effects = []
+            for version in range(1, 41):
+                d = -1 if version % 3 == 0 else 1
+                occupancy, entries, exits = occupancy + d, entries + (d > 0), exits + (d < 0)
+                # Version 30 happened before 29 and 28: a late crossing.
+                at = t0 + timedelta(minutes=7 * version - (20 if version == 30 else 0))
+                effects.append((at, d))
+                conn.execute(
+                    "INSERT INTO occupancy_samples (id, at, zone_id, occupancy, entries, exits,"
+                    " version, cause, cause_id) VALUES (%s, %s, 'lobby', %s, %s, %s, %s,"
+                    " 'crossing', %s)",
+                    (uuid.uuid4(), at, occupancy, entries, exits, version, uuid.uuid4()),
+                )
+            conn.execute(
+                "INSERT INTO zone_occupancy VALUES ('lobby', %s, %s, %s, 40, %s)",
+                (occupancy, entries, exits, at),
+            )
+        # Older than the default retention: the migration must materialise them
+        # before the retention policy's first run.
+        applied = migrate(dsn, timezone=TZ_NAME, backend=backend)  # type: ignore[arg-type]
+        assert applied == [2]
+        world = World(
+            plant=load_plant_config(ROOT / "config" / "demo-plant.toml"),
+            crossings=[],
+            batches=[],
+            effects={z: [] for z in ("facility", "lobby", "workshop", "office")},
+        )
+        world.effects["lobby"] = effects
+        pool = AsyncConnectionPool(dsn, min_size=1, max_size=1, open=False)
+        await pool.open(wait=True)
+        try:
+            state = ApiState(None, world.plant, pool, None, None)  # type: ignore[arg-type]
+            start, end = local(date(2026, 3, 29), 0), local(date(2026, 3, 29), 8)
+            for granularity in ("MINUTE", "HOUR", "DAY"):
+                got = await history(state, "zone", "lobby", granularity, start, end)
+                want = Reference(world).buckets("zone", "lobby", granularity, start, end)
+                assert_same(got, want, f"upgraded {granularity}")
+        finally:
+            await pool.close()
+    finally:
+        with psycopg.connect(services.dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')

@@ -1,0 +1,6 @@
+"""History: minute/hour/day/month buckets of zones, cameras and lines; statistics; CSV."""
+
+from api.history.export import history_export_route
+from api.history.queries import HistoryQuery
+
+__all__ = ["HistoryQuery", "history_export_route"]

@@ -1,0 +1,86 @@
+"""History queries: buckets of a zone, camera or line; facility statistics."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import strawberry
+from graphql import GraphQLError
+
+from api.history import buckets
+from api.history.buckets import (
+    HistoryError,
+    HistoryRequest,
+    UnknownSubject,
+    history_timezone,
+    read_history,
+    read_statistics,
+)
+from api.history.types import FacilityStatistics, Granularity, History
+from api.state import ApiState
+
+__all__ = ["HistoryQuery"]
+
+From = Annotated[
+    datetime,
+    strawberry.argument(name="from", description="Range start, with a UTC offset (inclusive)."),
+]
+To = Annotated[datetime, strawberry.argument(description="Range end, with a UTC offset.")]
+
+
+def _graphql_error(e: HistoryError) -> GraphQLError:
+    code = "NOT_FOUND" if isinstance(e, UnknownSubject) else "BAD_USER_INPUT"
+    return GraphQLError(str(e), extensions={"code": code})
+
+
+@strawberry.type
+class HistoryQuery:
+    @strawberry.field(
+        description="Entries, exits and occupancy of one zone, camera or line over a range, "
+        f"in buckets (at most {buckets.MAX_POINTS} per query)."
+    )
+    async def history(
+        self,
+        info: strawberry.Info,
+        granularity: Granularity,  # type: ignore[valid-type]
+        from_: From,
+        to: To,
+        zone: strawberry.ID | None = None,
+        camera: strawberry.ID | None = None,
+        line: strawberry.ID | None = None,
+    ) -> History:
+        state: ApiState = info.context["state"]
+        try:
+            request = HistoryRequest.build(
+                state.plant, granularity, from_, to, zone=zone, camera=camera, line=line
+            )
+        except HistoryError as e:
+            raise _graphql_error(e) from e
+        tz = await history_timezone(state.pool)
+        async with state.pool.connection() as conn:
+            found = await read_history(conn, request, tz)
+        return History(
+            kind=request.kind,
+            id=strawberry.ID(request.subject_id),
+            granularity=request.granularity,
+            timezone=tz,
+            found=found,
+        )
+
+    @strawberry.field(
+        description="Peak occupancy and when, busiest hour and totals of a zone (default: "
+        "the plant's outermost zone) over whole hours."
+    )
+    async def facility_statistics(
+        self, info: strawberry.Info, from_: From, to: To, zone: strawberry.ID | None = None
+    ) -> FacilityStatistics:
+        state: ApiState = info.context["state"]
+        tz = await history_timezone(state.pool)
+        try:
+            async with state.pool.connection() as conn:
+                stats = await read_statistics(conn, state.plant, from_, to, zone, tz)
+        except HistoryError as e:
+            raise _graphql_error(e) from e
+        return FacilityStatistics.from_statistics(stats, ZoneInfo(tz))
