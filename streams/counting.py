@@ -63,7 +63,7 @@ import numpy.typing as npt
 
 from schemas.config import LineConfig
 from schemas.events import CrossingEvent, FrameDetections, Track, crossing_id
-from streams.geometry import segment_distance, segments_intersect
+from streams.geometry import ANCHORS, segment_distance, segments_intersect
 
 __all__ = ["STATE_FORMAT", "LineCounter"]
 
@@ -88,34 +88,13 @@ BoolArray = npt.NDArray[np.bool_]
 
 
 def _anchor_columns(kind: str, boxes: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Anchor x, y of every box; the formulas of ``streams.geometry.ANCHORS``."""
-    x1, y1, x2, y2 = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]
-    if kind == "bottom_center":
-        return (x1 + x2) * 0.5, y2
-    if kind == "center":
-        return (x1 + x2) * 0.5, (y1 + y2) * 0.5
-    if kind == "top_center":
-        return (x1 + x2) * 0.5, y1
-    if kind == "bottom_left":
-        return x1, y2
-    if kind == "bottom_right":
-        return x2, y2
-    raise ValueError(f"unknown anchor {kind!r}")
+    """Anchor x, y of every box: ``streams.geometry.ANCHORS`` applied to columns."""
+    return ANCHORS[kind]((boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]))  # type: ignore[arg-type,return-value]
 
 
 def _anchor_scalar(kind: str, x1: float, y1: float, x2: float, y2: float) -> tuple[float, float]:
-    """:func:`_anchor_columns` for one box."""
-    if kind == "bottom_center":
-        return (x1 + x2) * 0.5, y2
-    if kind == "center":
-        return (x1 + x2) * 0.5, (y1 + y2) * 0.5
-    if kind == "top_center":
-        return (x1 + x2) * 0.5, y1
-    if kind == "bottom_left":
-        return x1, y2
-    if kind == "bottom_right":
-        return x2, y2
-    raise ValueError(f"unknown anchor {kind!r}")
+    """Anchor x, y of one box (``streams.geometry.ANCHORS``)."""
+    return ANCHORS[kind]((x1, y1, x2, y2))
 
 
 class LineCounter:

@@ -42,6 +42,7 @@ from schemas.operations import OccupancyCalibrated
 from streams.occupancy import ZoneGraph
 from streams.recount import Recount, line_counts, run_id_for, zone_flows
 from streams.settings import Settings
+from streams.sinks.postgres import crossing_row
 
 __all__ = ["main", "read_period", "run"]
 
@@ -162,22 +163,7 @@ def _store(dsn: str, rc: Recount, summary: dict[str, Any]) -> None:
             "INSERT INTO recount_crossings (run_id, id, occurred_at, camera_id, line_id, track_id,"
             " frame_seq, direction, from_zone, to_zone, config_version)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-            [
-                (
-                    rc.run_id,
-                    c.id,
-                    c.occurred_at,
-                    c.camera_id,
-                    c.line_id,
-                    c.track_id,
-                    c.frame_seq,
-                    c.direction,
-                    c.from_zone,
-                    c.to_zone,
-                    c.config_version,
-                )
-                for c in rc.crossings
-            ],
+            [(rc.run_id, *crossing_row(c)) for c in rc.crossings],
         )
 
 

@@ -42,7 +42,7 @@ from schemas.events import CrossingEvent, OccupancyChanged
 from schemas.operations import AlertRaised, AlertResolved, OccupancyCalibrated, OccupancyReset
 from streams.sinks.base import BatchingSink, SinkError
 
-__all__ = ["PostgresSink"]
+__all__ = ["PostgresSink", "crossing_row"]
 
 logger = logging.getLogger(__name__)
 
@@ -223,7 +223,8 @@ def _hours(keyed: Iterable[tuple[K, datetime]]) -> set[tuple[K, datetime]]:
     return {(k, datetime.fromtimestamp(h * 3600, UTC)) for k, h in hours}
 
 
-def _crossing_row(c: CrossingEvent) -> tuple[object, ...]:
+def crossing_row(c: CrossingEvent) -> tuple[object, ...]:
+    """A crossing in the column order of ``crossings`` (recount rows reuse it)."""
     return (
         c.id,
         c.occurred_at,
@@ -468,7 +469,7 @@ class PostgresSink(BatchingSink[Event]):
                 ):
                     copy.set_types(_CROSSING_TYPES)
                     for c in rows:
-                        await copy.write_row(_crossing_row(c))
+                        await copy.write_row(crossing_row(c))
                 touched = (
                     {
                         (camera, line, hour)
@@ -486,7 +487,7 @@ class PostgresSink(BatchingSink[Event]):
                 ) as copy:
                     copy.set_types(_CROSSING_TYPES)
                     for c in rows:
-                        await copy.write_row(_crossing_row(c))
+                        await copy.write_row(crossing_row(c))
                 await cur.execute(_INSERT_STAGED_CROSSINGS)
                 touched = set(await cur.fetchall())
         return touched
