@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -25,6 +25,7 @@ __all__ = [
     "Direction",
     "FrameDetections",
     "OccupancyChanged",
+    "SourceProgress",
     "Track",
     "ZoneDelta",
     "crossing_id",
@@ -139,16 +140,57 @@ class ZoneDelta(_Event):
     A crossing changes every zone that contains one side of the line but not
     the other (a room and the floor around it, say); each such zone gets a delta
     so that the partition owning the zone applies it in order.
+
+    Version 2 adds ``source_time``: the capture time of the frame in which the
+    crossing was *confirmed* (``occurred_at`` is when the path met the line, a
+    few frames earlier). Per camera it never goes backwards, so it is both the
+    delta's place in the zone's event-time order and a progress mark of its
+    camera (see :class:`SourceProgress`). A version-1 record reads as if
+    ``source_time`` were ``occurred_at``.
     """
 
     type: Literal["ZoneDelta"] = "ZoneDelta"
-    schema_version: Literal[1] = 1
+    schema_version: Literal[1, 2] = 2
     zone_id: Identifier
     crossing_id: uuid.UUID
     delta: Literal[1, -1]
     camera_id: Identifier
     line_id: Identifier
     occurred_at: UtcDatetime
+    source_time: UtcDatetime = Field(
+        description="Capture time of the frame that confirmed the crossing, UTC (version 2; "
+        "occurred_at when absent).",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _source_time_defaults_to_occurred_at(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("source_time") is None and "occurred_at" in data:
+            return {**data, "source_time": data["occurred_at"]}
+        return data
+
+    @property
+    def position_time(self) -> datetime:
+        """Where the delta sits in its zone's event-time order."""
+        return self.source_time
+
+
+class SourceProgress(_Event):
+    """Internal topic ``zone-deltas.v1`` (key: zone id): a camera's progress mark.
+
+    "Every delta that camera ``camera_id`` will send to zone ``zone_id`` from
+    frames captured up to ``source_time`` has been sent before this record."
+    The crossings agent sends deltas and marks to a zone's partition in frame
+    order, and Kafka keeps that order within a partition, so the zone can fold
+    everything up to the smallest mark of the cameras that feed it in
+    event-time order, whatever the interleaving of the cameras' partitions.
+    """
+
+    type: Literal["SourceProgress"] = "SourceProgress"
+    schema_version: Literal[1] = 1
+    zone_id: Identifier
+    camera_id: Identifier
+    source_time: UtcDatetime = Field(description="Capture time of the newest frame covered, UTC.")
 
 
 class OccupancyChanged(_Event):

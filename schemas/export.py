@@ -16,7 +16,14 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from schemas.config import PlantConfig
-from schemas.events import CrossingEvent, DeadLetter, FrameDetections, OccupancyChanged, ZoneDelta
+from schemas.events import (
+    CrossingEvent,
+    DeadLetter,
+    FrameDetections,
+    OccupancyChanged,
+    SourceProgress,
+    ZoneDelta,
+)
 from schemas.health import CameraHealth
 from schemas.operations import AlertRaised, AlertResolved, OccupancyCalibrated, OccupancyReset
 
@@ -28,7 +35,8 @@ SCHEMA_DIR = Path(__file__).parent / "json"
 MODELS: dict[str, type[BaseModel]] = {
     "FrameDetections.v1": FrameDetections,
     "CrossingEvent.v1": CrossingEvent,
-    "ZoneDelta.v1": ZoneDelta,
+    "ZoneDelta.v2": ZoneDelta,
+    "SourceProgress.v1": SourceProgress,
     "OccupancyChanged.v1": OccupancyChanged,
     "DeadLetter.v1": DeadLetter,
     "OccupancyCalibrated.v1": OccupancyCalibrated,

@@ -6,27 +6,51 @@ the facility enters both the lobby and the facility; walking from the lobby
 into the workshop enters the workshop and leaves the lobby, while the facility
 does not change. :meth:`ZoneGraph.effects` computes exactly that, from the
 zones' ``parent`` links.
+
+:class:`ZoneOccupancy` folds a zone's inputs in *event-time* order, not in
+arrival order: see its docstring for how the order is settled and what is
+provisional.
 """
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections import deque
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from schemas.config import OUTSIDE, ZoneConfig
-from schemas.events import CrossingEvent, OccupancyChanged, ZoneDelta, occupancy_change_id
+from pydantic import TypeAdapter
+
+from schemas.config import OUTSIDE, LineConfig, ZoneConfig
+from schemas.events import (
+    CrossingEvent,
+    OccupancyChanged,
+    SourceProgress,
+    ZoneDelta,
+    occupancy_change_id,
+)
 from schemas.operations import OccupancyCalibrated, OccupancyReset
 
-__all__ = ["ZoneGraph", "ZoneOccupancy"]
+__all__ = ["ZoneGraph", "ZoneInput", "ZoneOccupancy", "parse_zone_input"]
+
+#: What a zone's partition carries: deltas and progress marks from the
+#: crossings agent, corrections from operators and the schedule.
+ZoneInput = ZoneDelta | SourceProgress | OccupancyCalibrated | OccupancyReset
+
+_INPUT: TypeAdapter[ZoneInput] = TypeAdapter(ZoneInput)
+
+
+def parse_zone_input(raw: bytes | str) -> ZoneInput:
+    """Validate one record of a zone's inputs (raises ``pydantic.ValidationError``)."""
+    return _INPUT.validate_json(raw)
 
 
 class ZoneGraph:
     """Zone containment, from each zone's ``parent``."""
 
-    def __init__(self, zones: Iterable[ZoneConfig]) -> None:
+    def __init__(self, zones: Iterable[ZoneConfig], lines: Iterable[LineConfig] = ()) -> None:
         self._parent = {z.id: z.parent for z in zones}
         self._chains: dict[str, tuple[str, ...]] = {}
         for zone_id in self._parent:
@@ -36,6 +60,22 @@ class ZoneGraph:
                 chain.append(z)
                 z = self._parent[z]
             self._chains[zone_id] = tuple(chain)
+        sources: dict[str, set[str]] = {z: set() for z in self._parent}
+        fed: dict[str, set[str]] = {}
+        for line in lines:
+            for zone, _ in self.effects(line.from_zone, line.to_zone):
+                sources[zone].add(line.camera_id)
+                fed.setdefault(line.camera_id, set()).add(zone)
+        self._sources = {z: frozenset(c) for z, c in sources.items()}
+        self._fed = {c: tuple(sorted(z)) for c, z in fed.items()}
+
+    def sources_of(self, zone_id: str) -> frozenset[str]:
+        """The cameras whose lines change ``zone_id`` (from the lines given)."""
+        return self._sources.get(zone_id, frozenset())
+
+    def zones_fed_by(self, camera_id: str) -> tuple[str, ...]:
+        """The zones whose occupancy ``camera_id``'s lines change, sorted."""
+        return self._fed.get(camera_id, ())
 
     def containing(self, zone_id: str) -> tuple[str, ...]:
         """The zone and every zone around it, innermost first; empty for outside."""
@@ -51,8 +91,16 @@ class ZoneGraph:
         out += [(z, 1) for z in entered if z not in left]
         return out
 
-    def deltas(self, crossing: CrossingEvent) -> list[ZoneDelta]:
-        """The per-zone deltas of one crossing, ready to publish keyed by zone."""
+    def deltas(
+        self, crossing: CrossingEvent, source_time: datetime | None = None
+    ) -> list[ZoneDelta]:
+        """The per-zone deltas of one crossing, ready to publish keyed by zone.
+
+        Args:
+            crossing: The crossing.
+            source_time: Capture time of the frame that confirmed it (UTC); by
+                default the crossing's own time.
+        """
         return [
             ZoneDelta(
                 zone_id=zone,
@@ -61,105 +109,242 @@ class ZoneGraph:
                 camera_id=crossing.camera_id,
                 line_id=crossing.line_id,
                 occurred_at=crossing.occurred_at,
+                source_time=source_time or crossing.occurred_at,
             )
             for zone, d in self.effects(crossing.from_zone, crossing.to_zone)
         ]
 
 
+# Sort rank of an input among those at the same instant: crossings first, then
+# corrections (a count "at 10:00" includes whoever crossed at 10:00).
+_RANK_DELTA = 0
+_RANK_COMMAND = 1
+
+_Key = tuple[float, int, str]
+
+
+def _ts(t: float) -> datetime:
+    return datetime.fromtimestamp(t, tz=UTC)
+
+
 class ZoneOccupancy:
-    """Occupancy of one zone, folded from its deltas.
+    """Occupancy of one zone, folded from its inputs in event-time order.
 
-    ``apply`` ignores a delta whose crossing it has applied recently, so a
-    redelivered delta (at-least-once delivery) changes nothing. Occupancy never
-    goes negative: an exit from an empty zone is clamped and flagged, because
-    it means a missed entry somewhere (drift), not a negative number of people.
+    Why: occupancy is order-sensitive (an exit from an empty zone is clamped
+    at zero; alerts have hysteresis), and a zone is fed by several cameras
+    whose partitions interleave differently live, after a backlog or after a
+    restart. So inputs are not folded as they arrive. Each waits in a pending
+    set until the zone's *settle point* passes it, and is then folded in the
+    order ``(event time, crossings before corrections, id)``; the result is the
+    same whatever the arrival order.
 
-    Corrections (calibrations, resets) hold "as of" their time T, whatever the
-    order of arrival: deltas after T that were applied before the correction
-    arrived are re-applied on top of it (from the recent-event memory), and
-    deltas before T that arrive after it change entries and exits but not
-    occupancy (the correction already accounts for them).
+    The settle point is the smallest progress of the cameras that feed the
+    zone (``sources``). A camera's progress comes from its deltas and from
+    :class:`SourceProgress` marks, and is exact: the crossings agent sends a
+    camera's deltas and marks to the zone's partition in frame order, so once
+    camera C has reached time t, no delta of C at or before t is still to
+    come. A delta's time is its ``source_time``, the capture time of the
+    frame that confirmed it, which never goes backwards per camera.
+
+    Bounded waiting: a source whose progress has not moved for
+    ``stall_after_s`` wall-clock seconds (a dead camera, a partition nobody
+    consumes) stops holding the zone back; when every source has stalled,
+    everything pending settles. An input that arrives after its time was
+    settled is *late*: it is folded at once, on top (counted in
+    ``late_total``). Only then can the result depend on arrival order.
+
+    Exact de-duplication with bounded memory: per source, the newest
+    ``(source_time, crossing id)`` received (the agent sends a frame's deltas
+    sorted by crossing id, so this key only grows; a redelivered delta is at
+    or below it). Commands are de-duplicated by id, the newest
+    ``COMMAND_MEMORY`` remembered.
+
+    Corrections (calibrations, resets) hold as of their instant ``T``: folded
+    in order, deltas after ``T`` count on top. A late correction newer than
+    the last one re-bases on the settled deltas after ``T`` (the last
+    ``LOG_SIZE`` are kept); one older than the last correction is superseded
+    and changes nothing. A delta from before the last correction changes
+    entries and exits but not occupancy (the count already includes it).
+
+    Args:
+        zone_id: The zone.
+        sources: Cameras whose lines change this zone. Empty: every input
+            settles at once (arrival order), as in tests and tools that feed
+            inputs already in order.
+        stall_after_s: Wall-clock seconds without progress after which a
+            source stops holding the zone back.
     """
 
-    #: How many recent events are remembered for de-duplication and for
-    #: re-applying deltas newer than a correction.
-    DEDUPE_WINDOW = 512
+    LOG_SIZE = 4096
+    COMMAND_MEMORY = 1024
 
-    def __init__(self, zone_id: str) -> None:
+    def __init__(
+        self, zone_id: str, sources: Iterable[str] = (), *, stall_after_s: float = 30.0
+    ) -> None:
         self.zone_id = zone_id
+        self.sources = frozenset(sources)
+        self.stall_after_s = stall_after_s
         self.occupancy = 0
         self.entries = 0
         self.exits = 0
         self.version = 0
         self.clamped_total = 0
+        self.late_total = 0
         self.last_reset_at = 0.0
-        #: Event time (UTC seconds) of the newest calibration or reset applied.
+        #: Event time (UTC seconds) of the newest calibration or reset folded.
         self.corrected_at = 0.0
-        # (event id hex, event time in UTC seconds, delta: +1, -1, or 0 for commands)
-        self._recent: deque[tuple[str, float, int]] = deque(maxlen=self.DEDUPE_WINDOW)
-        self._recent_set: set[str] = set()
+        #: Everything at or before this event time (UTC seconds) is folded.
+        self.settled_at = -math.inf
+        #: Per source: how far its inputs are known to be complete (UTC seconds).
+        self.progress: dict[str, float] = {}
+        self._high_water: dict[str, tuple[float, str]] = {}
+        self._pending: dict[str, tuple[_Key, ZoneInput]] = {}
+        # (event time, delta) of the newest folded crossings, for late corrections.
+        self._log: deque[tuple[float, int]] = deque(maxlen=self.LOG_SIZE)
+        self._commands: deque[str] = deque(maxlen=self.COMMAND_MEMORY)
+        self._command_set: set[str] = set()
+        # Wall time at which each source's progress last moved (not persisted:
+        # a restarted worker gives every source a fresh grace period).
+        self._moved_at: dict[str, float] = {}
 
-    def _first_time(self, event_id: uuid.UUID, at: float, delta: int) -> bool:
-        key = event_id.hex
-        if key in self._recent_set:
-            return False
-        if len(self._recent) == self._recent.maxlen:
-            self._recent_set.discard(self._recent[0][0])
-        self._recent.append((key, at, delta))
-        self._recent_set.add(key)
-        return True
+    # ------------------------------------------------------------------ verbs
 
-    def apply(self, delta: ZoneDelta) -> OccupancyChanged | None:
-        """Fold one delta; return the resulting change, or None for a duplicate."""
-        if not self._first_time(delta.crossing_id, delta.occurred_at.timestamp(), delta.delta):
-            return None
+    @property
+    def pending(self) -> int:
+        """Inputs received but not yet folded."""
+        return len(self._pending)
+
+    def apply(self, item: ZoneInput, wall_now: float | None = None) -> list[OccupancyChanged]:
+        """Take one input; return the changes it settled, in event-time order.
+
+        Called by the zone agent for every record of the zone's partition and
+        by tools replaying inputs. ``wall_now`` (UTC seconds) enables stall
+        detection; ``None`` disables it. The changes may belong to inputs that
+        arrived earlier (a progress mark settles what waited for it); an empty
+        list means nothing settled yet, or ``item`` was a duplicate.
+        """
+        if wall_now is not None:
+            for s in self.sources:
+                self._moved_at.setdefault(s, wall_now)
+        if isinstance(item, SourceProgress):
+            self._advance(item.camera_id, item.source_time.timestamp(), wall_now)
+            return self.settle(wall_now)
+        if isinstance(item, ZoneDelta):
+            t = item.position_time.timestamp()
+            hw = (t, item.crossing_id.hex)
+            if hw <= self._high_water.get(item.camera_id, (-math.inf, "")):
+                return []  # redelivered
+            self._high_water[item.camera_id] = hw
+            # Deltas of one frame come sorted by id; the frame's later ones
+            # may still follow, so progress stops just short of t.
+            self._advance(item.camera_id, math.nextafter(t, -math.inf), wall_now)
+            key: _Key = (t, _RANK_DELTA, item.crossing_id.hex)
+        else:
+            cid = item.id.hex
+            if cid in self._command_set or cid in self._pending:
+                return []
+            key = (item.at.timestamp(), _RANK_COMMAND, cid)
+        if not self.sources:
+            return self._fold(item, key[0], late=True)  # arrival order, by request
+        if key[0] <= self.settled_at:
+            self.late_total += 1
+            changed = self._fold(item, key[0], late=True)
+            return [*changed, *self.settle(wall_now)]
+        self._pending[key[2]] = (key, item)
+        return self.settle(wall_now)
+
+    def settle(self, wall_now: float | None = None) -> list[OccupancyChanged]:
+        """Fold every pending input at or before the settle point, in order."""
+        point = self.settle_point(wall_now)
+        if point <= self.settled_at and not self._pending:
+            return []
+        ready = sorted((e for e in self._pending.values() if e[0][0] <= point), key=lambda e: e[0])
+        out: list[OccupancyChanged] = []
+        for key, item in ready:
+            del self._pending[key[2]]
+            out += self._fold(item, key[0], late=False)
+        if point > self.settled_at:
+            self.settled_at = point
+        return out
+
+    def settle_point(self, wall_now: float | None = None) -> float:
+        """The event time (UTC seconds) up to which inputs can be folded now."""
+        if not self.sources:
+            return -math.inf  # nothing waits: every input is folded on arrival
+        holding = [
+            s
+            for s in self.sources
+            if wall_now is None or wall_now - self._moved_at.get(s, wall_now) <= self.stall_after_s
+        ]
+        if not holding:
+            # Every source stalled: nothing is coming that could reorder what
+            # waits, so all of it settles.
+            known = [*self.progress.values(), *(k[0] for k, _ in self._pending.values())]
+            return max(known, default=-math.inf)
+        return min(self.progress.get(s, -math.inf) for s in holding)
+
+    # ---------------------------------------------------------------- folding
+
+    def _advance(self, source: str, t: float, wall_now: float | None) -> None:
+        if t > self.progress.get(source, -math.inf):
+            self.progress[source] = t
+            if wall_now is not None:
+                self._moved_at[source] = wall_now
+
+    def _fold(self, item: ZoneInput, t: float, *, late: bool) -> list[OccupancyChanged]:
+        if isinstance(item, ZoneDelta):
+            return [self._fold_delta(item, t)]
+        if isinstance(item, OccupancyCalibrated | OccupancyReset):
+            change = self._fold_command(item, t, late=late)
+            return [change] if change is not None else []
+        return []
+
+    def _fold_delta(self, delta: ZoneDelta, t: float) -> OccupancyChanged:
         clamped = False
-        if delta.occurred_at.timestamp() <= self.corrected_at:
-            # It happened before a calibration or reset that was applied already:
-            # the corrected occupancy includes it. Entries and exits still count.
-            if delta.delta > 0:
-                self.entries += 1
-            else:
-                self.exits += 1
-        elif delta.delta > 0:
+        if delta.delta > 0:
             self.entries += 1
-            self.occupancy += 1
         else:
             self.exits += 1
-            if self.occupancy == 0:
-                clamped = True
-                self.clamped_total += 1
-            else:
-                self.occupancy -= 1
-        return self._changed(delta.occurred_at, "crossing", delta.crossing_id, clamped)
+        if t <= self.corrected_at:
+            # Before a correction folded already: the corrected occupancy
+            # includes it (only a late delta gets here).
+            pass
+        elif delta.delta > 0:
+            self.occupancy += 1
+        elif self.occupancy == 0:
+            clamped = True
+            self.clamped_total += 1
+        else:
+            self.occupancy -= 1
+        self._log.append((t, delta.delta))
+        return self._changed(t, "crossing", delta.crossing_id, clamped)
 
-    def apply_command(
-        self, command: OccupancyCalibrated | OccupancyReset
+    def _fold_command(
+        self, command: OccupancyCalibrated | OccupancyReset, t: float, *, late: bool
     ) -> OccupancyChanged | None:
-        """Set occupancy from a calibration or a scheduled reset; None for a duplicate.
-
-        Entries and exits are facts and stay as they are; only the occupancy,
-        which drifts with every missed crossing, is corrected.
-        """
+        self._remember(command.id.hex)
         if isinstance(command, OccupancyReset):
-            # A reset older than the last one applied is a re-emission (a restarted
+            # A reset at or before the last one is a re-emission (a restarted
             # worker) and must not zero the counts gathered since.
-            if command.at.timestamp() <= self.last_reset_at:
+            if t <= self.last_reset_at:
                 return None
-            self.last_reset_at = command.at.timestamp()
-        at = command.at.timestamp()
-        if not self._first_time(command.id, at, 0):
-            return None
-        # Deltas that happened after the correction's instant but were applied
-        # before it arrived still count, on top of the corrected value.
-        since = sum(d for _, t, d in list(self._recent)[:-1] if t > at)
+            self.last_reset_at = t
+        if t <= self.corrected_at:
+            return None  # superseded by a newer correction folded already
+        since = sum(d for at, d in self._log if at > t) if late else 0
         self.occupancy = max(0, command.occupancy + since)
-        self.corrected_at = max(self.corrected_at, at)
+        self.corrected_at = t
         cause = "calibration" if isinstance(command, OccupancyCalibrated) else "reset"
-        return self._changed(command.at, cause, command.id, False)
+        return self._changed(t, cause, command.id, False)
+
+    def _remember(self, command_id: str) -> None:
+        if len(self._commands) == self._commands.maxlen:
+            self._command_set.discard(self._commands[0])
+        self._commands.append(command_id)
+        self._command_set.add(command_id)
 
     def _changed(
-        self, at: datetime, cause: str, cause_id: uuid.UUID, clamped: bool
+        self, t: float, cause: str, cause_id: uuid.UUID, clamped: bool
     ) -> OccupancyChanged:
         self.version += 1
         return OccupancyChanged(
@@ -169,13 +354,16 @@ class ZoneOccupancy:
             entries=self.entries,
             exits=self.exits,
             version=self.version,
-            at=at,
+            at=_ts(t),
             cause=cause,
             cause_id=cause_id,
             clamped=clamped,
         )
 
+    # ------------------------------------------------------------ persistence
+
     def state_dict(self) -> dict[str, Any]:
+        """JSON-ready state (for the ``zone-state`` table); see :meth:`from_state`."""
         return {
             "zone_id": self.zone_id,
             "occupancy": self.occupancy,
@@ -183,25 +371,47 @@ class ZoneOccupancy:
             "exits": self.exits,
             "version": self.version,
             "clamped_total": self.clamped_total,
+            "late_total": self.late_total,
             "last_reset_at": self.last_reset_at,
             "corrected_at": self.corrected_at,
-            "recent": [list(r) for r in self._recent],
+            "settled_at": None if self.settled_at == -math.inf else self.settled_at,
+            "progress": dict(self.progress),
+            "high_water": {s: list(k) for s, k in self._high_water.items()},
+            "pending": [item.model_dump(mode="json") for _, item in self._pending.values()],
+            "log": [list(e) for e in self._log],
+            "commands": list(self._commands),
         }
 
     @classmethod
-    def from_state(cls, data: dict[str, Any]) -> ZoneOccupancy:
-        zone = cls(data["zone_id"])
+    def from_state(
+        cls, data: dict[str, Any], sources: Iterable[str] = (), *, stall_after_s: float = 30.0
+    ) -> ZoneOccupancy:
+        """Rebuild from :meth:`state_dict` (sources come from the configuration)."""
+        zone = cls(data["zone_id"], sources, stall_after_s=stall_after_s)
         zone.occupancy = int(data["occupancy"])
         zone.entries = int(data["entries"])
         zone.exits = int(data["exits"])
         zone.version = int(data["version"])
         zone.clamped_total = int(data.get("clamped_total", 0))
+        zone.late_total = int(data.get("late_total", 0))
         zone.last_reset_at = float(data.get("last_reset_at", 0.0))
         zone.corrected_at = float(data.get("corrected_at", 0.0))
-        for r in data.get("recent", []):
-            # Older states stored bare ids.
-            zone._recent.append(
-                (r, 0.0, 0) if isinstance(r, str) else (r[0], float(r[1]), int(r[2]))
-            )
-        zone._recent_set = {r[0] for r in zone._recent}
+        settled = data.get("settled_at")
+        zone.settled_at = -math.inf if settled is None else float(settled)
+        zone.progress = {s: float(t) for s, t in data.get("progress", {}).items()}
+        zone._high_water = {
+            s: (float(k[0]), str(k[1])) for s, k in data.get("high_water", {}).items()
+        }
+        for raw in data.get("pending", []):
+            item = _INPUT.validate_python(raw)
+            if isinstance(item, ZoneDelta):
+                key: _Key = (item.position_time.timestamp(), _RANK_DELTA, item.crossing_id.hex)
+            elif isinstance(item, SourceProgress):
+                continue
+            else:
+                key = (item.at.timestamp(), _RANK_COMMAND, item.id.hex)
+            zone._pending[key[2]] = (key, item)
+        zone._log.extend((float(t), int(d)) for t, d in data.get("log", []))
+        for cid in data.get("commands", []):
+            zone._remember(str(cid))
         return zone

@@ -133,9 +133,7 @@ def events(
         for _, _, e in moves:
             pending.append(e)
             for delta in graph.deltas(e):
-                change = reducers[delta.zone_id].apply(delta)
-                if change is not None:
-                    pending.append(change)
+                pending.extend(reducers[delta.zone_id].apply(delta))
             while len(pending) >= batch:
                 yield day, pending[:batch]
                 pending = pending[batch:]

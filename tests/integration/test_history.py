@@ -230,11 +230,11 @@ def simulate(plant: PlantConfig, seed: int = 20260329) -> World:
         if isinstance(item, CrossingEvent):
             stream.append(item)
             for delta in graph.deltas(item):
-                change = reducers[delta.zone_id].apply(delta)
+                (change,) = reducers[delta.zone_id].apply(delta)
                 assert change is not None and not change.clamped
                 stream.append(change)
         else:
-            change = reducers[item.zone_id].apply_command(item)
+            (change,) = reducers[item.zone_id].apply(item)
             assert change is not None
             stream.append(change)
     size = 700

@@ -73,7 +73,7 @@ def test_exit_from_empty_zone_is_drift_and_a_calibration_resolves_it():
     cal = OccupancyCalibrated(
         id=uuid.uuid4(), zone_id="room", occupancy=3, at=T0, by="anna", reason="counted"
     )
-    change = zone.apply_command(cal)
+    (change,) = zone.apply(cal)
     assert change.cause == "calibration" and change.occupancy == 3
     (resolved,) = alerts.apply(change)
     assert isinstance(resolved, AlertResolved) and resolved.alert_id == raised.alert_id
@@ -120,8 +120,8 @@ def test_commands_are_applied_once():
     cal = OccupancyCalibrated(
         id=uuid.uuid4(), zone_id="room", occupancy=7, at=T0, by="anna", reason="counted"
     )
-    assert zone.apply_command(cal).occupancy == 7
-    assert zone.apply_command(cal) is None
+    assert zone.apply(cal)[0].occupancy == 7
+    assert zone.apply(cal) == []
     assert (zone.occupancy, zone.entries, zone.exits) == (7, 0, 0)
 
 
@@ -140,12 +140,12 @@ def test_a_reset_older_than_the_last_one_is_ignored():
         )
 
     zone.occupancy = 5
-    assert zone.apply_command(reset(T0)).occupancy == 0
+    assert zone.apply(reset(T0))[0].occupancy == 0
     zone.occupancy = 4  # people came in after the reset
-    assert zone.apply_command(reset(T0)) is None  # re-emitted by a restarted worker
-    assert zone.apply_command(reset(T0 - timedelta(days=1))) is None
+    assert zone.apply(reset(T0)) == []  # re-emitted by a restarted worker
+    assert zone.apply(reset(T0 - timedelta(days=1))) == []
     assert zone.occupancy == 4
-    assert zone.apply_command(reset(T0 + timedelta(days=1))).occupancy == 0
+    assert zone.apply(reset(T0 + timedelta(days=1)))[0].occupancy == 0
 
 
 def test_a_correction_keeps_crossings_that_happened_after_its_instant():
@@ -177,9 +177,9 @@ def test_a_correction_keeps_crossings_that_happened_after_its_instant():
         by="anna",
         reason="counted",
     )
-    assert zone.apply_command(cal).occupancy == 3 + 1 - 1 + 1
+    assert zone.apply(cal)[0].occupancy == 3 + 1 - 1 + 1
     restored = ZoneOccupancy.from_state(zone.state_dict())
-    assert restored.apply_command(cal) is None and restored.occupancy == 4
+    assert restored.apply(cal) == [] and restored.occupancy == 4
 
 
 def test_a_gap_in_a_cameras_own_frames_is_an_outage_in_hindsight():
@@ -202,7 +202,7 @@ def test_a_delta_from_before_a_correction_arriving_after_it_keeps_the_correction
     zone = ZoneOccupancy("room")
     zone.occupancy = 4
     at = T0 + timedelta(hours=20)
-    zone.apply_command(
+    zone.apply(
         OccupancyReset(
             id=reset_id("room", at.timestamp()),
             zone_id="room",
@@ -219,5 +219,5 @@ def test_a_delta_from_before_a_correction_arriving_after_it_keeps_the_correction
         line_id="door",
         occurred_at=T0 + timedelta(hours=2),  # before the reset, delivered after it
     )
-    change = zone.apply(late)
+    (change,) = zone.apply(late)
     assert change.occupancy == 0 and not change.clamped and zone.exits == 1
