@@ -39,6 +39,9 @@ app = faust.App(
     consumer_auto_offset_reset="earliest",
     web_enabled=False,
     table_cleanup_interval=30.0,
+    # Refresh metadata often: a group that formed before a topic existed gets it
+    # within seconds (Faust's default, 300 s, left a fresh worker idle for minutes).
+    consumer_metadata_max_age_ms=5000,
 )
 
 
