@@ -59,6 +59,29 @@ for _ in $(seq 1 120); do
 done
 curl -fsS "$api/healthz" >/dev/null || die "the API did not come up; see $OCC_RUN_DIR/logs/api.log"
 
+# The worker logs "occupancy worker ready" (streams/readiness.py) once its group
+# owns every source partition; Faust's own "Worker ready" also comes after a
+# rebalance that left topics out. Only lines of the running worker count (the
+# log is appended to across runs; Faust's log lines carry the pid).
+worker_pid="$(<"$OCC_RUN_DIR/pids/worker.pid")"
+worker_log="$OCC_RUN_DIR/logs/worker.log"
+ready_sed="s/.*\\[$worker_pid\\] .*(occupancy worker ready: owns [0-9]+\\/[0-9]+ source partitions).*/\\1/p"
+ready_timeout="${OCC_UP_READY_TIMEOUT_S:-120}"
+ready=""
+for ((i = 0; i < ready_timeout * 2; i++)); do
+    ready="$(sed -nE "$ready_sed" "$worker_log" 2>/dev/null | tail -1)" || true
+    [[ -n "$ready" ]] && break
+    pid_alive "$OCC_RUN_DIR/pids/worker.pid" "streams worker" \
+        || die "the worker exited; see $worker_log"
+    sleep 0.5
+done
+if [[ -n "$ready" ]]; then
+    log "$ready"
+else
+    warn "the worker is not ready after ${ready_timeout} s (counts may stay at zero); see $worker_log"
+    grep -E "\\[$worker_pid\\] \\[(WARNING|ERROR)\\]" "$worker_log" | tail -3 >&2 || true
+fi
+
 # Let the first simulated people walk through a door before showing counts.
 sleep "${OCC_UP_SETTLE_S:-15}"
 log "live counts (GraphQL query zones):"
