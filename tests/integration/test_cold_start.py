@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import subprocess
 import sys
 import time
@@ -94,6 +95,22 @@ async def test_worker_started_before_its_topics_counts_within_a_minute(
     log = worker.log.read_text(errors="replace")
     assert f"{READY_MESSAGE}: owns " in log, worker.tail(60)
     assert "PartitionsMismatch" not in log
+
+
+async def test_after_admin_the_first_rebalance_already_covers_everything(
+    namespace: Namespace, processes: list[Process], tmp_path
+):
+    # The order of deploy/up.sh: admin returns once every partition of every
+    # topic, changelogs included, has a leader; the worker's first assignment is whole.
+    await asyncio.to_thread(create_topics, namespace)
+    worker = start_worker(namespace, tmp_path)
+    processes.append(worker)
+    await asyncio.to_thread(worker.wait_for_log, READY_MESSAGE, 60)
+    log = worker.log.read_text(errors="replace")
+    assert re.search(rf"{READY_MESSAGE}: owns (\d+)/\1 source partitions", log), worker.tail(60)
+    assert "Ignoring missing topic" not in log, worker.tail(60)
+    assert "not ready" not in log, worker.tail(60)
+    assert re.search(r"table changelogs (\d+)/\1\)", log), worker.tail(60)
 
 
 async def test_admin_creates_compacted_changelogs_with_the_source_partitions(namespace: Namespace):
