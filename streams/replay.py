@@ -236,12 +236,20 @@ async def run(
 def _calibrations(
     settings: Settings, summary: dict[str, Any], by: str
 ) -> list[OccupancyCalibrated]:
+    # Idempotent: the correction holds as of the end of the recounted range,
+    # from the live occupancy stored for that instant, so running --apply again
+    # yields the very same command (same id, same content), which the zone
+    # applies once. Crossings after the range end count on top of it.
+    end = datetime.fromisoformat(summary["range"][1])
     with psycopg.connect(settings.database_url) as conn:
         current: dict[str, int] = dict(
-            conn.execute("SELECT zone_id, occupancy FROM zone_occupancy").fetchall()
+            conn.execute(
+                "SELECT DISTINCT ON (zone_id) zone_id, occupancy FROM occupancy_samples"
+                " WHERE at <= %s ORDER BY zone_id, at DESC, version DESC",
+                (end,),
+            ).fetchall()
         )
     live, new = summary["zones"]["live"], summary["zones"]["recount"]
-    now = datetime.now(UTC)
     out = []
     for zone in sorted(set(live) | set(new)):
         diff = new.get(zone, {}).get("net", 0) - live.get(zone, {}).get("net", 0)
@@ -252,7 +260,7 @@ def _calibrations(
                 id=uuid.uuid5(uuid.NAMESPACE_URL, f"{summary['run_id']}|{zone}"),
                 zone_id=zone,
                 occupancy=max(0, current.get(zone, 0) + diff),
-                at=now,
+                at=end,
                 by=by,
                 reason=f"recount {summary['run_id']} of "
                 f"{summary['range'][0]}..{summary['range'][1]}: "

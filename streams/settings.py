@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     #: Wall-clock seconds without any frame after which the watermark follows
     #: the wall clock (so "camera offline" fires even when every camera is silent).
     idle_after_s: float = Field(default=30.0, gt=0)
+    #: Wall-clock seconds a camera may make no progress before the zones it
+    #: feeds stop waiting for it (its later inputs are then folded late).
+    settle_stall_s: float = Field(default=30.0, gt=0)
+    #: Wall-clock seconds between a camera's progress marks to its zones.
+    progress_interval_s: float = Field(default=0.25, gt=0)
     sink_batch_size: int = Field(default=2000, ge=1)
     sink_batch_seconds: float = Field(default=0.25, gt=0)
     #: Alert notifications (optional): a webhook URL and/or an SMTP relay.

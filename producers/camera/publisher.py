@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Protocol
 
 from pydantic import BaseModel
@@ -133,15 +134,22 @@ class KafkaPublisher:
             self._producer = producer
             return
 
-    async def _send(self, topic: str, camera_id: str, event: BaseModel) -> None:
+    async def _send(
+        self, topic: str, camera_id: str, event: BaseModel, captured_at: datetime
+    ) -> None:
         from aiokafka import AIOKafkaProducer
 
         producer = self._producer
         if not isinstance(producer, AIOKafkaProducer):
             raise RuntimeError("KafkaPublisher.start() was not called")
         try:
+            # The record's timestamp is the capture time: recounts find a
+            # period's first offset by it (offsets_for_times).
             fut = await producer.send(
-                topic, key=camera_id.encode(), value=event.model_dump_json().encode()
+                topic,
+                key=camera_id.encode(),
+                value=event.model_dump_json().encode(),
+                timestamp_ms=int(captured_at.timestamp() * 1000),
             )
         except Exception as e:
             self._failed(camera_id, topic, e)
@@ -163,10 +171,10 @@ class KafkaPublisher:
             self.on_error(camera_id, message)
 
     async def send_frame(self, frame: FrameDetections) -> None:
-        await self._send(self.detections_topic, frame.camera_id, frame)
+        await self._send(self.detections_topic, frame.camera_id, frame, frame.captured_at)
 
     async def send_health(self, health: CameraHealth) -> None:
-        await self._send(self.health_topic, health.camera_id, health)
+        await self._send(self.health_topic, health.camera_id, health, health.at)
 
     async def flush(self) -> None:
         """Wait until Kafka has answered every send so far."""

@@ -1,9 +1,12 @@
 """zone-deltas.v1 + commands.v1 -> occupancy.v1 and alerts.v1.
 
-Keyed by zone, so one partition owns a zone and applies its deltas and
-commands (calibrations, scheduled resets) in order. Duplicates (same crossing
-or command id) are ignored by the reducer. After every change the zone's alert
-rules run; the change and its alerts are acknowledged by Kafka before the table
+Keyed by zone, so one partition owns a zone. Its inputs (deltas and progress
+marks from the crossings agent, calibrations, scheduled resets) go to the
+zone's :class:`~streams.occupancy.ZoneOccupancy`, which folds them in
+event-time order once every camera feeding the zone has passed them: what
+this agent publishes (and the sink stores) does not depend on how the
+cameras' partitions interleaved. After every settled change the zone's alert
+rules run; the changes and alerts are acknowledged by Kafka before the table
 records the new state, as in the crossings agent.
 """
 
@@ -11,20 +14,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable
 from typing import Any
 
-import orjson
 from faust import StreamT
 from pydantic import ValidationError
 
-from schemas.events import OccupancyChanged, ZoneDelta
-from schemas.operations import OccupancyCalibrated, OccupancyReset
+from schemas.events import OccupancyChanged
+from schemas.operations import OccupancyReset
 from streams.agents.deadletter import dead_letter
 from streams.agents.gaps import OffsetGapGuard
 from streams.alerts import Alert, ZoneAlerts
-from streams.app import app, plant, topics
-from streams.occupancy import ZoneOccupancy
+from streams.app import app, graph, plant, settings, topics
+from streams.occupancy import ZoneOccupancy, parse_zone_input
 from streams.tables.state import zone_state
 
 __all__ = ["apply_zone_inputs", "send_alerts"]
@@ -32,28 +35,25 @@ __all__ = ["apply_zone_inputs", "send_alerts"]
 logger = logging.getLogger(__name__)
 
 _zones = {z.id: z for z in plant.zones}
-_COMMANDS: dict[str, type[OccupancyCalibrated] | type[OccupancyReset]] = {
-    "OccupancyCalibrated": OccupancyCalibrated,
-    "OccupancyReset": OccupancyReset,
-}
-
-
-def _occupancy_state(stored: dict[str, Any]) -> dict[str, Any]:
-    # Before alerts existed the table held the reducer's state alone.
-    occ = stored.get("occupancy")
-    return occ if isinstance(occ, dict) else stored
 
 
 class _Zone:
     """A zone's reducer and alert rules, cached; the table is the truth."""
 
     def __init__(self, zone_id: str, stored: dict[str, Any] | None) -> None:
+        sources = graph.sources_of(zone_id)
+        stall = settings.settle_stall_s
         self.occupancy = (
-            ZoneOccupancy.from_state(_occupancy_state(stored)) if stored else ZoneOccupancy(zone_id)
+            ZoneOccupancy.from_state(stored["occupancy"], sources, stall_after_s=stall)
+            if stored
+            else ZoneOccupancy(zone_id, sources, stall_after_s=stall)
         )
         self.alerts = ZoneAlerts(_zones[zone_id])
         if stored:
             self.alerts.load_state(stored.get("alerts"))
+        #: The dict last written to the table: the cache is valid while the
+        #: table still holds this very object (a recovery replaces it).
+        self.written: dict[str, Any] | None = stored
 
     def state_dict(self) -> dict[str, Any]:
         return {"occupancy": self.occupancy.state_dict(), "alerts": self.alerts.state_dict()}
@@ -67,9 +67,7 @@ _deltas_topic = topics.zone_deltas.get_topic_name()
 def _zone_for(zone_id: str) -> _Zone:
     stored = zone_state.get(zone_id)
     zone = _cache.get(zone_id)
-    if zone is not None and (
-        stored is None or _occupancy_state(stored)["version"] == zone.occupancy.version
-    ):
+    if zone is not None and stored is zone.written:
         return zone
     zone = _cache[zone_id] = _Zone(zone_id, stored)
     return zone
@@ -85,14 +83,17 @@ async def send_alerts(alerts: list[Alert]) -> list[Awaitable[Any]]:
     ]
 
 
-def _parse(raw: bytes) -> ZoneDelta | OccupancyCalibrated | OccupancyReset:
-    kind = orjson.loads(raw).get("type")
-    if kind == "ZoneDelta":
-        return ZoneDelta.model_validate_json(raw)
-    model = _COMMANDS.get(kind)
-    if model is None:
-        raise ValueError(f"unknown event type {kind!r}")
-    return model.model_validate_json(raw)
+def _alerts_for(zone: _Zone, before: int, changes: list[OccupancyChanged]) -> list[Alert]:
+    """The alert rules over settled changes, in their order."""
+    alerts: list[Alert] = []
+    for change in changes:
+        if change.cause == "reset":
+            alerts += zone.alerts.before_reset(before, change.at.timestamp())
+        if change.clamped:
+            logger.warning("zone %s: exit from an empty zone (drift), clamped at 0", change.zone_id)
+        alerts += zone.alerts.apply(change)
+        before = change.occupancy
+    return alerts
 
 
 @app.agent(topics.zone_inputs)
@@ -101,8 +102,8 @@ async def apply_zone_inputs(stream: StreamT[bytes]) -> None:
         if not await _guard.admit(event.message):
             continue
         try:
-            item = _parse(event.value)
-        except (ValidationError, ValueError, AttributeError, orjson.JSONDecodeError) as e:
+            item = parse_zone_input(event.value)
+        except ValidationError as e:
             await dead_letter(event.message, f"invalid zone input: {e}")
             continue
         if item.zone_id not in _zones:
@@ -111,25 +112,16 @@ async def apply_zone_inputs(stream: StreamT[bytes]) -> None:
         if isinstance(item, OccupancyReset) and event.message.topic != _deltas_topic:
             continue  # the audit copy; the ordered copy comes on the deltas topic
         zone = _zone_for(item.zone_id)
-        alerts: list[Alert] = []
-        change: OccupancyChanged | None
-        if isinstance(item, ZoneDelta):
-            change = zone.occupancy.apply(item)
-        else:
-            before = zone.occupancy.occupancy
-            change = zone.occupancy.apply_command(item)
-            if change is not None and isinstance(item, OccupancyReset):
-                alerts += zone.alerts.before_reset(before, item.at.timestamp())
-        if change is None:
-            continue  # redelivered, or an old reset re-emitted
-        if change.clamped:
-            logger.warning("zone %s: exit from an empty zone (drift), clamped at 0", item.zone_id)
-        alerts += zone.alerts.apply(change)
+        before = zone.occupancy.occupancy
+        changes = zone.occupancy.apply(item, wall_now=time.time())
         pending: list[Awaitable[Any]] = [
             await topics.occupancy.send(
-                key=item.zone_id.encode(), value=change.model_dump_json().encode(), force=True
+                key=c.zone_id.encode(), value=c.model_dump_json().encode(), force=True
             )
+            for c in changes
         ]
-        pending += await send_alerts(alerts)
-        await asyncio.gather(*pending)
-        zone_state[item.zone_id] = zone.state_dict()
+        pending += await send_alerts(_alerts_for(zone, before, changes))
+        if pending:
+            await asyncio.gather(*pending)
+        zone.written = zone.state_dict()
+        zone_state[item.zone_id] = zone.written
