@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 settings = Settings()
 plant: PlantConfig = load_plant_config(settings.plant_config)
-graph = ZoneGraph(plant.zones)
+graph = ZoneGraph(plant.zones, plant.lines)
 
 app = faust.App(
     settings.app_id,
