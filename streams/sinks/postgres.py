@@ -21,6 +21,21 @@ plain PostgreSQL path the sink then recomputes the hourly, daily and monthly
 rollups of every hour it touched from raw rows; on TimescaleDB the continuous
 aggregates do that. Writers of the same zone or camera are serialised by
 advisory locks.
+
+**Content the database refuses** never blocks the rows behind it. Before any
+I/O, :func:`refusal` rejects what PostgreSQL cannot hold: NUL or unencodable
+text, integers outside their column's range (psycopg's binary COPY would
+silently wrap an ``int4``, and raises ``OverflowError`` for an ``int8``). If
+the database still refuses a batch for its content (SQLSTATE class 22, data
+exception, or 23, integrity violation, past the ``ON CONFLICT`` dedupe), the
+sink bisects it in savepoints of one transaction: halves that the database
+takes are kept, halves that fail are split again down to single events,
+which are rejected with the database's reason. So a good batch stays one
+transaction, a batch with one bad event costs about ``2 log2(n)`` more
+attempts, and everything else of it is stored in the same commit. Anything
+else (connection lost, server shutting down, out of resources, deadlock,
+schema problems) raises :class:`SinkError` and nothing of the batch counts as
+stored: the caller retries it whole.
 """
 
 from __future__ import annotations
@@ -42,11 +57,12 @@ from schemas.events import CrossingEvent, OccupancyChanged
 from schemas.operations import AlertRaised, AlertResolved, OccupancyCalibrated, OccupancyReset
 from streams.sinks.base import BatchingSink, SinkError
 
-__all__ = ["PostgresSink", "crossing_row"]
+__all__ = ["PostgresSink", "crossing_row", "refusal"]
 
 logger = logging.getLogger(__name__)
 
 K = TypeVar("K")
+Origin = TypeVar("Origin")
 
 Event = (
     CrossingEvent
@@ -55,6 +71,66 @@ Event = (
     | AlertResolved
     | OccupancyCalibrated
     | OccupancyReset
+)
+
+_INT4 = 2**31
+_INT8 = 2**63
+#: Event fields stored in ``integer`` columns; every other int goes to a ``bigint``.
+_INT4_FIELDS = frozenset({"occupancy"})
+#: Derived ``occupancy_samples`` columns, all ``integer``.
+_DERIVED = ("delta", "entered", "exited", "level")
+
+
+def refusal(event: Event) -> str | None:
+    """Why PostgreSQL cannot store ``event``, or None; cheap, before any I/O.
+
+    Text must be encodable as UTF-8 and free of NUL; integers must fit their
+    columns. Identifiers are pattern-checked by the schemas already, but the
+    check is cheap enough to cover every field.
+    """
+    # ``__dict__`` holds a pydantic model's field values; iterating the model
+    # itself is several times slower (about 1 against 5 us per event).
+    for name, value in event.__dict__.items():
+        cls = value.__class__
+        if cls is str:
+            if "\x00" in value:
+                return f"{name} contains NUL (U+0000), which PostgreSQL text cannot hold"
+            if not value.isascii():
+                try:
+                    value.encode()
+                except UnicodeEncodeError:
+                    return f"{name} is not valid Unicode text (it holds a lone surrogate)"
+        elif cls is int and (
+            not -_INT8 <= value < _INT8 or (name in _INT4_FIELDS and not -_INT4 <= value < _INT4)
+        ):
+            column = "integer" if name in _INT4_FIELDS else "bigint"
+            return f"{name} = {value} is out of range for PostgreSQL {column}"
+    return None
+
+
+def _refused_for_content(e: psycopg.Error) -> bool:
+    """Did PostgreSQL (or psycopg, before sending) refuse a value, not the batch?
+
+    SQLSTATE class 22 (data exception) and 23 (integrity violation) are
+    about the rows; psycopg raises :class:`psycopg.DataError` without a
+    SQLSTATE for values it cannot send (NUL in a text parameter). Everything
+    else (08 connection, 40 rollback, 53 resources, 57 operator intervention,
+    42 schema, ...) concerns the whole batch.
+    """
+    if e.sqlstate is None:
+        return isinstance(e, psycopg.DataError | psycopg.IntegrityError)
+    return e.sqlstate[:2] in ("22", "23")
+
+
+def _reason(e: psycopg.Error) -> str:
+    lines = "; ".join(line.strip() for line in str(e).splitlines() if line.strip())
+    return f"PostgreSQL refused it ({e.sqlstate or 'psycopg'}): {lines}"
+
+
+# Staging tables are emptied at commit; between savepoints of one transaction
+# (bisecting a refused batch) rows staged by an earlier part must go.
+_CLEAR_STAGING = (
+    "DELETE FROM staging_crossings; DELETE FROM staging_samples; DELETE FROM fresh_samples"
 )
 
 _CROSSING_COLS = (
@@ -343,12 +419,23 @@ def _derive(
             elif stored[k].level != level:
                 moved.append((stored[k].id, stored[k].at, level))
         i = j
+    for k, c in enumerate(changes):
+        # Binary COPY would silently wrap these; refuse like the server does.
+        for name, value in zip(_DERIVED, (*increments[k], levels[k]), strict=True):
+            if not -_INT4 <= value < _INT4:
+                raise errors.NumericValueOutOfRange(
+                    f"{name} = {value} of occupancy change {c.id} is out of range for integer"
+                )
     rows = [(*_sample_row(c), *increments[k], levels[k]) for k, c in enumerate(changes)]
     return _Derived(rows, moved, timeline[-1][0], level)
 
 
-class PostgresSink(BatchingSink[Event]):
-    """Writes :class:`CrossingEvent` and :class:`OccupancyChanged` batches.
+class PostgresSink(BatchingSink[Event, Origin]):
+    """Writes batches of crossings, occupancy changes, alerts and commands.
+
+    ``flush`` returns the events refused for their content with their origin
+    (see :class:`~streams.sinks.base.Flushed`); it raises
+    :class:`~streams.sinks.base.SinkError` when the batch must be retried.
 
     Args:
         dsn: libpq connection string.
@@ -387,32 +474,82 @@ class PostgresSink(BatchingSink[Event]):
             await self._conn.close()
             self._conn = None
 
-    async def write(self, batch: list[Event]) -> None:
-        crossings = [e for e in batch if isinstance(e, CrossingEvent)]
-        samples = [e for e in batch if isinstance(e, OccupancyChanged)]
-        others = [e for e in batch if not isinstance(e, CrossingEvent | OccupancyChanged)]
+    async def write(self, batch: list[Event]) -> dict[int, str]:
+        refused = {i: why for i, e in enumerate(batch) if (why := refusal(e)) is not None}
+        todo = [i for i in range(len(batch)) if i not in refused]
         try:
-            conn = await self._connection()
-            rollups = self._backend == "plain"
-            async with conn.transaction():
-                await self._lock(conn, crossings, samples)
-                flows: set[tuple[str, str, datetime]] = set()
-                zones: set[tuple[str, datetime]] = set()
-                if crossings:
-                    flows = await self._write_crossings(conn, crossings, rollups)
-                if samples:
-                    zones = await self._write_samples(conn, samples, rollups)
-                if rollups and (flows or zones):
-                    await self._refresh_rollups(conn, flows, zones)
-                if others:
-                    await self._write_operations(conn, others)
+            if todo:
+                conn = await self._connection()
+                try:
+                    async with conn.transaction():
+                        await self._store(conn, [batch[i] for i in todo])
+                except psycopg.Error as e:
+                    if not _refused_for_content(e):
+                        raise
+                    logger.warning(
+                        "PostgreSQL refused a batch of %d events for its content (%s);"
+                        " bisecting it to store the others",
+                        len(todo),
+                        _reason(e),
+                    )
+                    async with conn.transaction():
+                        await self._sift(conn, batch, todo, refused, e)
         except psycopg.Error as e:
             # Drop the connection: after a server restart it is dead anyway.
             await self.close()
+            crossings = sum(isinstance(x, CrossingEvent) for x in batch)
+            samples = sum(isinstance(x, OccupancyChanged) for x in batch)
             raise SinkError(
-                f"writing {len(crossings)} crossings, {len(samples)} occupancy changes and "
-                f"{len(others)} alerts/commands failed: {e}"
+                f"writing {crossings} crossings, {samples} occupancy changes and "
+                f"{len(batch) - crossings - samples} alerts/commands failed: {e}"
             ) from e
+        return refused
+
+    async def _sift(
+        self,
+        conn: psycopg.AsyncConnection,
+        batch: list[Event],
+        part: list[int],
+        refused: dict[int, str],
+        error: psycopg.Error,
+    ) -> None:
+        """Store what PostgreSQL takes of ``batch[part]``, which it refused with ``error``.
+
+        Each half is written in a savepoint; a half refused for its content is
+        split again, so only the single events it refuses end in ``refused``.
+        Halves go in batch order, so each zone's changes keep their order.
+        """
+        if len(part) == 1:
+            refused[part[0]] = _reason(error)
+            return
+        middle = len(part) // 2
+        for half in (part[:middle], part[middle:]):
+            try:
+                async with conn.transaction():  # a savepoint
+                    await conn.execute(_CLEAR_STAGING)
+                    await self._store(conn, [batch[i] for i in half])
+            except psycopg.Error as e:
+                if not _refused_for_content(e):
+                    raise
+                await self._sift(conn, batch, half, refused, e)
+
+    async def _store(self, conn: psycopg.AsyncConnection, batch: list[Event]) -> None:
+        """Write ``batch`` inside the open transaction (or savepoint)."""
+        crossings = [e for e in batch if isinstance(e, CrossingEvent)]
+        samples = [e for e in batch if isinstance(e, OccupancyChanged)]
+        others = [e for e in batch if not isinstance(e, CrossingEvent | OccupancyChanged)]
+        rollups = self._backend == "plain"
+        await self._lock(conn, crossings, samples)
+        flows: set[tuple[str, str, datetime]] = set()
+        zones: set[tuple[str, datetime]] = set()
+        if crossings:
+            flows = await self._write_crossings(conn, crossings, rollups)
+        if samples:
+            zones = await self._write_samples(conn, samples, rollups)
+        if rollups and (flows or zones):
+            await self._refresh_rollups(conn, flows, zones)
+        if others:
+            await self._write_operations(conn, others)
 
     async def _lock(
         self,

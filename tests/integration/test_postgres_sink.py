@@ -55,7 +55,7 @@ async def test_redelivered_batches_change_nothing(namespace: Namespace):
             sink.add(crossing(i))
         sink.add(change(1, 1))
         sink.add(change(2, 2))
-        assert await sink.flush() == 102
+        assert (await sink.flush()).written == 102
         # The same events again (a redelivery after a crash), plus an older change
         # arriving late: nothing may be duplicated and the newest version must win.
         for i in range(100):
@@ -63,7 +63,7 @@ async def test_redelivered_batches_change_nothing(namespace: Namespace):
         sink.add(change(2, 2))
         sink.add(change(1, 1))
         await sink.flush()
-        assert await sink.flush() == 0  # nothing pending
+        assert (await sink.flush()).written == 0  # nothing pending
     finally:
         await sink.close()
     with psycopg.connect(namespace.dsn) as conn:
@@ -86,7 +86,7 @@ async def test_failed_write_keeps_the_batch_for_a_retry(namespace: Namespace):
         await sink.flush()
     assert len(sink) == 1  # still there: the caller retries, offsets stay uncommitted
     sink.dsn = namespace.dsn
-    assert await sink.flush() == 1
+    assert (await sink.flush()).written == 1
     await sink.close()
 
 
