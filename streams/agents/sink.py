@@ -3,15 +3,50 @@
 A batch is acknowledged only after its transaction commits, so a database
 outage stalls this agent (retrying with backoff) without losing or
 duplicating anything: the events wait in Kafka.
+
+What cannot be stored goes to ``deadletter.v1`` with its origin, and the rest
+of the batch is stored: unparseable JSON, an unknown ``type``, a schema
+violation, and events the database refuses for their content (NUL in text,
+numbers out of range; see :mod:`streams.sinks.postgres`). No single message
+can stop storage, and bad content never raises.
+
+**Acks are manual, and an unexpected error stops the worker hard.** Faust's
+``Stream.take_events`` yields each batch inside ``try/finally`` and acks every
+event of it in the ``finally``, which runs whenever the generator is closed:
+when an exception leaves the loop body (a bug here, a failed dead-letter
+send), and also when the stream stops (``Stream.on_stop`` calls ``aclose()``
+on it) while the body still waits for the database. The consumer commits
+acked offsets on ``on_task_error`` and when it stops, so such a batch would
+be skipped for good without ever reaching PostgreSQL. Hence:
+
+- batches come from ``Stream.noack_take``, which never acks; :func:`consume`
+  acks each event itself, and only after :func:`store` has stored or
+  dead-lettered the whole batch. A cancellation (the worker stopping during
+  an outage) therefore leaves the batch unacked: it is read again after the
+  restart.
+- any other exception around the per-batch work is a bug. Letting it crash
+  the agent would leave the batch unacked in the middle of acked offsets
+  (commits stop there, storage silently lags until a restart), so
+  :func:`consume` logs it as CRITICAL and ends the process with
+  :func:`os._exit` (status 70, ``EX_SOFTWARE``) right there: no ``finally``
+  runs, nothing more is acked or committed, and the restarted worker reads the
+  batch again from the last commit (writes are idempotent). A crash loop on
+  one message cannot come from this rule, since bad content is dead-lettered.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import NoReturn, cast
 
 import orjson
 from faust import StreamT
+from faust.streams import Stream
+from faust.types import EventT, Message
 from pydantic import ValidationError
 
 from schemas.events import CrossingEvent, OccupancyChanged
@@ -22,9 +57,12 @@ from streams.app import app, settings, topics
 from streams.sinks.base import SinkError
 from streams.sinks.postgres import Event, PostgresSink
 
-__all__ = ["sink_to_postgres"]
+__all__ = ["EXIT_STATUS", "NotStorable", "consume", "parse", "sink_to_postgres", "store"]
 
 logger = logging.getLogger(__name__)
+
+#: Exit status after an unexpected error (``EX_SOFTWARE`` of sysexits.h).
+EXIT_STATUS = 70
 
 _MODELS: dict[str, type[Event]] = {
     m.__name__: m
@@ -38,8 +76,101 @@ _MODELS: dict[str, type[Event]] = {
     )
 }
 
-_sink = PostgresSink(settings.database_url)
+_sink: PostgresSink[Message] = PostgresSink(settings.database_url)
 _guard = OffsetGapGuard(app, "sink_to_postgres")
+
+
+class NotStorable(ValueError):
+    """A message that is not one of the stored events; the reason is the message."""
+
+
+def parse(raw: object) -> Event:
+    """The event in a raw message value; :class:`NotStorable` if it is none."""
+    if not isinstance(raw, bytes | bytearray | str):
+        raise NotStorable(f"not a storable event: the value is {type(raw).__name__}, not JSON")
+    try:
+        kind = orjson.loads(raw).get("type")
+    except orjson.JSONDecodeError as e:
+        raise NotStorable(f"not a storable event: invalid JSON: {e}") from None
+    except AttributeError:
+        raise NotStorable("not a storable event: the JSON is not an object") from None
+    model = _MODELS.get(kind) if isinstance(kind, str) else None
+    if model is None:
+        raise NotStorable(f"not a storable event: unknown type {kind!r}")
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as e:
+        raise NotStorable(f"not a storable event: {e!r}") from None
+
+
+async def _flush(sink: PostgresSink[Message]) -> None:
+    """Flush until stored (retrying outages with backoff); dead-letter what is refused."""
+    delay = 0.5
+    while True:
+        try:
+            flushed = await sink.flush()
+            break
+        except SinkError as e:
+            logger.error("%s; retrying in %.1f s", e, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+    for rejected in flushed.rejected:
+        if rejected.origin is None:
+            raise RuntimeError(f"the sink rejected an event without its origin: {rejected}")
+        await dead_letter(rejected.origin, f"not storable: {rejected.reason}")
+
+
+async def store(events: Sequence[EventT], sink: PostgresSink[Message]) -> None:
+    """Store one batch: when this returns, each event is stored or dead-lettered."""
+    for event in events:
+        if not await _guard.admit(event.message):
+            continue
+        try:
+            sink.add(parse(event.value), event.message)
+        except NotStorable as e:
+            await dead_letter(event.message, str(e))
+    await _flush(sink)
+
+
+def _stop_hard(exc: BaseException) -> NoReturn:
+    """Log ``exc`` and end the process now, before Faust can ack the batch."""
+    logger.critical(
+        "sink_to_postgres: unexpected %r while storing a batch; stopping the worker with"
+        " status %d before the batch is acknowledged (it is read again after the restart)",
+        exc,
+        EXIT_STATUS,
+        exc_info=exc,
+    )
+    logging.shutdown()  # flush the handlers: os._exit does not
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(EXIT_STATUS)
+
+
+async def consume(
+    stream: Stream,
+    sink: PostgresSink[Message],
+    *,
+    size: int = settings.sink_batch_size,
+    within: float = settings.sink_batch_seconds,
+    stop: Callable[[BaseException], NoReturn] = _stop_hard,
+) -> None:
+    """Store ``stream`` in batches (``size`` events or ``within`` seconds), acking
+    each batch only once it is stored.
+
+    ``stop`` is called with any exception but a cancellation, before anything
+    of the batch is acked, and must not return: the default ends the process
+    (see the module docstring).
+    """
+    async for events in stream.noack_take(size, within=within):
+        try:
+            await store(events, sink)
+            for event in events:
+                await stream.ack(event)
+        except asyncio.CancelledError:
+            raise  # stopping: what is not acked yet is read again after the restart
+        except BaseException as e:
+            stop(e)
 
 
 @app.agent(
@@ -55,24 +186,4 @@ _guard = OffsetGapGuard(app, "sink_to_postgres")
     )
 )
 async def sink_to_postgres(stream: StreamT[bytes]) -> None:
-    async for events in stream.take_events(  # type: ignore[attr-defined]
-        settings.sink_batch_size, within=settings.sink_batch_seconds
-    ):
-        for event in events:
-            if not await _guard.admit(event.message):
-                continue
-            try:
-                kind = orjson.loads(event.value).get("type")
-                model = _MODELS[kind]
-                _sink.add(model.model_validate_json(event.value))
-            except (orjson.JSONDecodeError, AttributeError, KeyError, ValidationError) as e:
-                await dead_letter(event.message, f"not a storable event: {e!r}"[:2000])
-        delay = 0.5
-        while True:
-            try:
-                await _sink.flush()
-                break
-            except SinkError as e:
-                logger.error("%s; retrying in %.1f s", e, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
+    await consume(cast(Stream, stream), _sink)
