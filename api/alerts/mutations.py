@@ -10,15 +10,12 @@ from graphql import GraphQLError
 
 from api.alerts.queries import load_alert
 from api.alerts.types import Alert
+from api.inputs import BY_MAX, REASON_MAX, bad_input, text
 from api.state import ApiState
 from schemas.events import EVENT_NAMESPACE
 from schemas.operations import AlertResolved
 
 __all__ = ["AlertMutation"]
-
-
-def _bad(message: str) -> GraphQLError:
-    return GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
 
 
 @strawberry.type
@@ -31,17 +28,19 @@ class AlertMutation:
         self, info: strawberry.Info, alert_id: strawberry.ID, by: str, reason: str
     ) -> Alert:
         state: ApiState = info.context["state"]
+        by = text(by, "by", max_length=BY_MAX, hint="who resolves the alert")
+        reason = text(reason, "reason", max_length=REASON_MAX, multiline=True, hint="why")
         try:
             aid = uuid.UUID(str(alert_id))
         except ValueError:
-            raise _bad(f"alert id {alert_id!r} is not a UUID") from None
-        if not by.strip() or not reason.strip():
-            raise _bad("say who resolves the alert (by) and why (reason)")
+            raise bad_input(f"alert id {alert_id!r} is not a UUID", "alertId") from None
         row = await load_alert(state, str(aid))
         if row is None:
             raise GraphQLError(f"unknown alert {alert_id!r}", extensions={"code": "NOT_FOUND"})
         if row["resolved_at"] is not None:
-            raise _bad(f"alert {alert_id} was already resolved at {row['resolved_at']}")
+            raise bad_input(
+                f"alert {alert_id} was already resolved at {row['resolved_at']}", "alertId"
+            )
         now = datetime.now(UTC)
         event = AlertResolved(
             id=uuid.uuid5(EVENT_NAMESPACE, f"manual-resolve|{aid}"),
@@ -50,8 +49,8 @@ class AlertMutation:
             subject_type=row["subject_type"],
             subject_id=row["subject_id"],
             at=now,
-            by=by.strip(),
-            reason=reason.strip(),
+            by=by,
+            reason=reason,
         )
         await state.publish(state.settings.topic("alerts"), row["subject_id"], event)
         row = {**row, "resolved_at": now, "resolved_by": event.by, "resolve_reason": event.reason}

@@ -1,7 +1,8 @@
 """Calibration: an ``OccupancyCalibrated`` command on ``commands.v1``.
 
-The API validates and publishes; the zone's partition applies the command in
-order with its crossings, and the sink stores it in the ``commands`` audit table.
+The API validates (free text with :func:`api.inputs.text`) and publishes; the
+zone's partition applies the command in order with its crossings, and the sink
+stores it in the ``commands`` audit table.
 """
 
 from __future__ import annotations
@@ -12,16 +13,13 @@ from datetime import UTC, datetime
 import strawberry
 from graphql import GraphQLError
 
+from api.inputs import BY_MAX, REASON_MAX, bad_input, text
 from api.state import ApiState
 from schemas.operations import OccupancyCalibrated
 
 __all__ = ["Calibration", "OperationsMutation"]
 
 MAX_OCCUPANCY = 1_000_000
-
-
-def _bad(message: str) -> GraphQLError:
-    return GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
 
 
 @strawberry.type(description="A calibration accepted for processing.")
@@ -47,26 +45,28 @@ class OperationsMutation:
         at: datetime | None = None,
     ) -> Calibration:
         state: ApiState = info.context["state"]
+        by = text(by, "by", max_length=BY_MAX, hint="who calibrates")
+        reason = text(reason, "reason", max_length=REASON_MAX, multiline=True, hint="why")
         if zone_id not in {z.id for z in state.plant.zones}:
             raise GraphQLError(f"unknown zone {zone_id!r}", extensions={"code": "NOT_FOUND"})
         if not 0 <= occupancy <= MAX_OCCUPANCY:
-            raise _bad(f"occupancy must be between 0 and {MAX_OCCUPANCY}, got {occupancy}")
-        if not by.strip() or not reason.strip():
-            raise _bad("say who calibrates (by) and why (reason)")
+            raise bad_input(
+                f"occupancy must be between 0 and {MAX_OCCUPANCY}, got {occupancy}", "occupancy"
+            )
         now = datetime.now(UTC)
         if at is None:
             at = now
         elif at.tzinfo is None:
-            raise _bad("at must carry a time zone, e.g. 2026-03-01T08:00:00Z")
+            raise bad_input("at must carry a time zone, e.g. 2026-03-01T08:00:00Z", "at")
         elif at > now:
-            raise _bad("at lies in the future")
+            raise bad_input("at lies in the future", "at")
         command = OccupancyCalibrated(
             id=uuid.uuid4(),
             zone_id=str(zone_id),
             occupancy=occupancy,
             at=at,
-            by=by.strip(),
-            reason=reason.strip(),
+            by=by,
+            reason=reason,
         )
         await state.publish(state.settings.topic("commands"), command.zone_id, command)
         return Calibration(
