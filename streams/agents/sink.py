@@ -120,16 +120,23 @@ async def _flush(sink: PostgresSink[Message]) -> None:
         await dead_letter(rejected.origin, f"not storable: {rejected.reason}")
 
 
-async def store(events: Sequence[EventT], sink: PostgresSink[Message]) -> None:
-    """Store one batch: when this returns, each event is stored or dead-lettered."""
+async def store(events: Sequence[EventT], sink: PostgresSink[Message]) -> list[EventT]:
+    """Store one batch; return the events now stored or dead-lettered, to ack.
+
+    Events the offset-gap guard does not admit are left out: they must stay
+    unacknowledged (see :mod:`streams.agents.gaps`).
+    """
+    admitted = []
     for event in events:
         if not await _guard.admit(event.message):
             continue
+        admitted.append(event)
         try:
             sink.add(parse(event.value), event.message)
         except NotStorable as e:
             await dead_letter(event.message, str(e))
     await _flush(sink)
+    return admitted
 
 
 def _stop_hard(exc: BaseException) -> NoReturn:
@@ -164,8 +171,7 @@ async def consume(
     """
     async for events in stream.noack_take(size, within=within):
         try:
-            await store(events, sink)
-            for event in events:
+            for event in await store(events, sink):
                 await stream.ack(event)
         except asyncio.CancelledError:
             raise  # stopping: what is not acked yet is read again after the restart

@@ -297,12 +297,12 @@ class FakeSink:
     """Stores by counting; raises (a bug) or hangs on chosen flushes."""
 
     def __init__(self, fail_on: int | None = None, hang_on: int | None = None) -> None:
-        self.pending = 0
-        self.flushes = 0
+        self.pending = self.added = self.flushes = 0
         self.fail_on, self.hang_on = fail_on, hang_on
 
     def add(self, event, origin):
         self.pending += 1
+        self.added += 1
 
     async def flush(self):
         self.flushes += 1
@@ -318,7 +318,7 @@ def event_bytes(i: int) -> bytes:
     return crossing(i).model_dump_json().encode()
 
 
-async def run_agent(sink: FakeSink, *, stop_after: float = 5.0):
+async def run_agent(sink: FakeSink, *, stop_after: float = 5.0, offsets=range(6)):
     """``consume`` over a real Faust stream in batches of 3, until all 6 events are acked,
     ``stop`` is called, or ``stop_after`` seconds have passed; then the worker stops.
 
@@ -351,10 +351,11 @@ async def run_agent(sink: FakeSink, *, stop_after: float = 5.0):
         await consume(stream, sink, size=3, within=0.2, stop=stop)
 
     async with agent.test_context() as running:
-        for i in range(6):
+        for i in offsets:
+            running.sent_offset = i
             await running.put(event_bytes(i), wait=False)
         for _ in range(int(stop_after / 0.05)):
-            if stopped or len(acked) == 6:
+            if stopped or len(acked) == len(offsets):
                 break
             await asyncio.sleep(0.05)
     await asyncio.sleep(0.1)
@@ -381,6 +382,19 @@ async def test_stopping_while_a_batch_waits_for_the_database_does_not_ack_it():
     stopped, acked = await run_agent(FakeSink(hang_on=2), stop_after=1.0)
     assert stopped == []
     assert acked == [0, 1, 2]
+
+
+async def test_messages_after_an_offset_gap_are_neither_stored_nor_acked(monkeypatch):
+    import streams.agents.sink as agent_module
+    from streams.agents.gaps import OffsetGapGuard
+
+    gaps = []
+    guard = OffsetGapGuard(faust.App("poison-gaps"), "t", on_gap=lambda *gap: gaps.append(gap))
+    monkeypatch.setattr(agent_module, "_guard", guard)
+    sink = FakeSink()
+    stopped, acked = await run_agent(sink, stop_after=1.0, offsets=[0, 1, 2, 5, 6, 7])
+    assert stopped == [] and len(gaps) == 3
+    assert acked == [0, 1, 2] and sink.added == 3
 
 
 def test_the_real_stop_exits_70_without_acking():
