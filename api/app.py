@@ -81,9 +81,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return FileResponse(STATIC / "dashboard.html")
 
     async def healthz(_: Request) -> Response:
+        # 503 until started and whenever the live consumer task is not running;
+        # "live" says why (a transient Kafka error being retried stays 200).
         state = ref.get("state")
-        ok = state is not None and state.hub.ready.is_set()
-        body = {"ok": ok, "live_events": state.hub.received if state else 0}
+        if state is None:
+            body = {"ok": False, "live_events": 0, "live": "not started"}
+            return JSONResponse(body, status_code=503)
+        ok = state.hub.problem is None
+        body = {"ok": ok, "live_events": state.hub.received, "live": state.hub.status}
         return JSONResponse(body, status_code=200 if ok else 503)
 
     return Starlette(

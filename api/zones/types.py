@@ -30,7 +30,9 @@ class Zone:
         return None if not self.capacity else self.occupancy / self.capacity
 
 
-@strawberry.type(description="A zone's occupancy right after a change.")
+@strawberry.type(
+    description="A zone's occupancy right after a change, or its current state (a snapshot)."
+)
 class OccupancyUpdate:
     zone_id: strawberry.ID
     occupancy: int
@@ -38,9 +40,13 @@ class OccupancyUpdate:
     exits: int
     version: int
     at: datetime
-    cause: str
-    cause_id: strawberry.ID = strawberry.field(
-        description="Id of the event that caused the change (a crossing, a calibration)."
+    cause: str = strawberry.field(
+        description="What made the change: crossing, calibration or reset; snapshot for "
+        "a current state read from storage, which has no causing event."
+    )
+    cause_id: strawberry.ID | None = strawberry.field(
+        description="Id of the event that caused the change (a crossing, a calibration); "
+        "null for a snapshot."
     )
     clamped: bool
 
