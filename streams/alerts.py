@@ -18,6 +18,7 @@ de-duplicate them.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -260,6 +261,16 @@ class CameraLiveness:
             value=silent_s,
             threshold=self.offline_after_s,
         )
+
+    def forget(self, camera_ids: Iterable[str]) -> None:
+        """Stop watching cameras another worker now owns (after a rebalance).
+
+        Their frames go to the new owner, so here they would look silent
+        forever and raise "camera offline" alerts that nothing resolves.
+        """
+        for camera_id in camera_ids:
+            self.last_seen.pop(camera_id, None)
+            self._state.pop(camera_id, None)
 
     def check(self, watermark: float) -> list[Alert]:
         """Raise for every camera silent since before ``watermark - offline_after_s``."""

@@ -8,6 +8,7 @@ allowed lateness.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -36,6 +37,14 @@ class Watermark:
         self.idle_after_s = idle_after_s
         # partition -> [newest event time, wall time of the last event]
         self._partitions: dict[int, list[float]] = {}
+        # The value never goes back: an idle partition that becomes active
+        # again (behind the others) holds the watermark where it is instead.
+        self._floor = 0.0
+
+    def forget(self, partitions: Iterable[int]) -> None:
+        """Drop partitions this worker no longer owns (after a rebalance)."""
+        for p in partitions:
+            self._partitions.pop(p, None)
 
     @property
     def max_event_time(self) -> float:
@@ -54,14 +63,17 @@ class Watermark:
     def value(self, wall_now: float) -> float:
         """The watermark (UTC seconds); 0.0 before the first event."""
         if not self._partitions:
-            return 0.0
+            return self._floor
         active = [
             t for t, wall in self._partitions.values() if wall_now - wall <= self.idle_after_s
         ]
         if active:
-            return min(active) - self.lateness_s
-        newest_wall = max(wall for _, wall in self._partitions.values())
-        return self.max_event_time - self.lateness_s + (wall_now - newest_wall)
+            value = min(active) - self.lateness_s
+        else:
+            newest_wall = max(wall for _, wall in self._partitions.values())
+            value = self.max_event_time - self.lateness_s + (wall_now - newest_wall)
+        self._floor = max(self._floor, value)
+        return self._floor
 
     def is_late(self, event_time: float, wall_now: float) -> bool:
         return event_time < self.value(wall_now)

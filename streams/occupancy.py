@@ -202,6 +202,8 @@ class ZoneOccupancy:
         # (event time, delta) of the newest folded crossings, for late corrections.
         self._log: deque[tuple[float, int]] = deque(maxlen=self.LOG_SIZE)
         self._commands: deque[str] = deque(maxlen=self.COMMAND_MEMORY)
+        self._recent: deque[str] = deque(maxlen=self.LOG_SIZE)  # without sources only
+        self._recent_set: set[str] = set()
         self._command_set: set[str] = set()
         # Wall time at which each source's progress last moved (not persisted:
         # a restarted worker gives every source a fresh grace period).
@@ -232,9 +234,20 @@ class ZoneOccupancy:
         if isinstance(item, ZoneDelta):
             t = item.position_time.timestamp()
             hw = (t, item.crossing_id.hex)
-            if hw <= self._high_water.get(item.camera_id, (-math.inf, "")):
+            if not self.sources:
+                # Tools feeding their own order: no per-source order to rely on,
+                # so de-duplicate by the ids of the newest LOG_SIZE deltas.
+                if item.crossing_id.hex in self._recent_set:
+                    return []
+                if len(self._recent) == self._recent.maxlen:
+                    self._recent_set.discard(self._recent[0])
+                self._recent.append(item.crossing_id.hex)
+                self._recent_set.add(item.crossing_id.hex)
+            elif hw <= self._high_water.get(item.camera_id, (-math.inf, "")):
                 return []  # redelivered
-            self._high_water[item.camera_id] = hw
+            self._high_water[item.camera_id] = max(
+                hw, self._high_water.get(item.camera_id, (-math.inf, ""))
+            )
             # Deltas of one frame come sorted by id; the frame's later ones
             # may still follow, so progress stops just short of t.
             self._advance(item.camera_id, math.nextafter(t, -math.inf), wall_now)
@@ -380,6 +393,7 @@ class ZoneOccupancy:
             "pending": [item.model_dump(mode="json") for _, item in self._pending.values()],
             "log": [list(e) for e in self._log],
             "commands": list(self._commands),
+            "recent": list(self._recent),
         }
 
     @classmethod
@@ -414,4 +428,6 @@ class ZoneOccupancy:
         zone._log.extend((float(t), int(d)) for t, d in data.get("log", []))
         for cid in data.get("commands", []):
             zone._remember(str(cid))
+        zone._recent.extend(str(r) for r in data.get("recent", []) if isinstance(r, str))
+        zone._recent_set = set(zone._recent)
         return zone

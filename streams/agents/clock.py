@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from schemas.operations import OccupancyReset, reset_id
@@ -38,11 +39,30 @@ _resets = {
 }
 _next_reset: dict[str, datetime] = {}
 _last_evaluated = 0.0
+# camera -> the detections partition its frames came from, for rebalances.
+_partition_of: dict[str, int] = {}
+
+
+def _on_revoked(sender: Any, /, *args: Any, **kwargs: Any) -> None:
+    # A revoked partition's cameras now belong to another worker: watching them
+    # here would raise "camera offline" alerts that nothing ever resolves.
+    revoked = args[0] if args else kwargs.get("revoked", set())
+    partitions = {tp.partition for tp in revoked if tp.topic == _detections}
+    watermark.forget(partitions)
+    cameras = [c for c, p in _partition_of.items() if p in partitions]
+    liveness.forget(cameras)
+    for c in cameras:
+        del _partition_of[c]
+
+
+_detections = topics.detections.get_topic_name()
+app.on_partitions_revoked.connect(_on_revoked)
 
 
 async def on_frame(camera_id: str, captured_at: float, partition: int) -> None:
     """Account for one frame: advance the clock, evaluate rules, mark the camera seen."""
     wall = time.time()
+    _partition_of[camera_id] = partition
     watermark.observe(captured_at, wall, partition)
     wm = watermark.value(wall)
     if wm - _last_evaluated >= 1.0:

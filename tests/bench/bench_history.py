@@ -259,7 +259,7 @@ async def ingest_and_copy(
             for e in batch:
                 sink.add(e)
             t = time.perf_counter()
-            spent["rows"] += await sink.flush()
+            spent["rows"] += (await sink.flush()).written
             spent["sink_s"] += time.perf_counter() - t
         await copy_until(datetime.max.replace(tzinfo=UTC))
     finally:

@@ -3,6 +3,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from streams.alerts import CameraLiveness
 from streams.clock import Watermark, next_local_time
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -57,3 +58,30 @@ def test_watermark_is_held_back_by_the_slowest_active_partition():
     # holding the others back.
     w.observe(2010.0, wall_now=140.0, partition=0)
     assert w.value(wall_now=140.0) == 2010.0
+
+
+def test_watermark_never_moves_back_when_an_idle_partition_wakes_up():
+    wm = Watermark(lateness_s=0.0, idle_after_s=10.0)
+    wm.observe(100.0, wall_now=0.0, partition=0)
+    wm.observe(500.0, wall_now=0.0, partition=1)
+    assert wm.value(wall_now=20.0) == 500.0 + 20.0  # both idle: follows the wall clock
+    wm.observe(101.0, wall_now=21.0, partition=0)  # partition 0 is back, far behind
+    assert wm.value(wall_now=21.0) == 520.0  # held, not moved back to 101
+
+
+def test_watermark_forgets_revoked_partitions():
+    wm = Watermark(lateness_s=0.0, idle_after_s=10.0)
+    wm.observe(100.0, wall_now=0.0, partition=0)
+    wm.observe(200.0, wall_now=0.0, partition=1)
+    assert wm.value(wall_now=1.0) == 100.0
+    wm.forget([0])  # another worker owns partition 0 now
+    assert wm.value(wall_now=1.0) == 200.0
+
+
+def test_cameras_of_revoked_partitions_raise_no_offline_alerts():
+    live = CameraLiveness(offline_after_s=30.0)
+    live.seen("cam-moved", 1000.0)
+    live.seen("cam-kept", 1000.0)
+    live.forget(["cam-moved"])
+    live.seen("cam-kept", 1100.0)
+    assert [a.subject_id for a in live.check(watermark=1100.0)] == []
