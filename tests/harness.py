@@ -97,6 +97,10 @@ def create_namespace(services: Services, plant_config: Path | None = None) -> Na
         "OCC_TOPIC_PREFIX": f"t{tag}.",
         "OCC_APP_ID": f"occupancy-test-{tag}",
         "OCC_PLANT_CONFIG": str(plant_config or ROOT / "config" / "demo-plant.toml"),
+        # Test scenes are pinned to fixed past dates and their records carry the
+        # capture time: with the default 14 days the broker's retention check
+        # (every 5 minutes) could delete a scene's frames in the middle of a test.
+        "OCC_DETECTIONS_RETENTION_HOURS": str(24 * 365 * 20),
         "PYTHONUNBUFFERED": "1",
     }
     return Namespace(env=env, dsn=dsn, bootstrap=services.bootstrap, prefix=f"t{tag}.", db=db)
