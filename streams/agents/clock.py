@@ -26,7 +26,7 @@ from streams.alerts import CameraLiveness
 from streams.app import app, plant, settings, topics
 from streams.clock import Watermark, next_local_time
 
-__all__ = ["liveness", "on_frame", "on_watermark", "watermark"]
+__all__ = ["liveness", "on_frame", "on_watermark", "seed", "watermark"]
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +57,20 @@ def _on_revoked(sender: Any, /, *args: Any, **kwargs: Any) -> None:
 
 _detections = topics.detections.get_topic_name()
 app.on_partitions_revoked.connect(_on_revoked)
+
+
+def seed(camera_id: str, last_time: float, partition: int) -> None:
+    """Resume a camera's clock from its stored state (the ``track-state`` table).
+
+    Called by the crossings agent the first time this process sees a camera: the
+    watermark starts where the camera's frames had got to, not at its first
+    frame after a restart, and a camera that went silent before the restart and
+    speaks again after it raises (and resolves) its outage in hindsight.
+    """
+    if camera_id in liveness.last_seen or last_time <= 0.0:
+        return
+    liveness.last_seen[camera_id] = last_time
+    watermark.observe(last_time, time.time(), partition)
 
 
 async def on_frame(camera_id: str, captured_at: float, partition: int) -> None:

@@ -26,7 +26,7 @@ from faust import StreamT
 from pydantic import ValidationError
 
 from schemas.events import FrameDetections, SourceProgress
-from streams.agents.clock import on_frame
+from streams.agents.clock import liveness, on_frame, seed
 from streams.agents.deadletter import dead_letter
 from streams.agents.gaps import OffsetGapGuard
 from streams.app import app, graph, plant, settings, topics
@@ -105,6 +105,10 @@ async def count_crossings(stream: StreamT[bytes]) -> None:
         if problem is not None:
             await dead_letter(message, problem)
             continue
+        if frame.camera_id not in liveness.last_seen:
+            stored = track_state.get(frame.camera_id)
+            if stored is not None:
+                seed(frame.camera_id, float(stored["last_time"]), message.partition)
         await on_frame(frame.camera_id, frame.captured_at.timestamp(), message.partition)
         counter = counter_for(frame.camera_id)
         before = counter.last_time

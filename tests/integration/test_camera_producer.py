@@ -93,6 +93,8 @@ class Collector:
         self.frames: list[FrameDetections] = []
         self.health: list[CameraHealth] = []
         self.keys: set[tuple[str, str]] = set()
+        #: (record timestamp, capture time) in ms, per detections record.
+        self.stamps: list[tuple[int, int]] = []
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Collector:
@@ -117,6 +119,7 @@ class Collector:
                 frame = FrameDetections.model_validate(value)
                 self.keys.add((key, frame.camera_id))
                 self.frames.append(frame)
+                self.stamps.append((msg.timestamp, int(frame.captured_at.timestamp() * 1000)))
             else:
                 health = CameraHealth.model_validate(value)
                 self.keys.add((key, health.camera_id))
@@ -174,6 +177,8 @@ async def test_file_camera_publishes_tracks_that_count_like_the_truth(
     assert seen.keys == {("cam-door", "cam-door")}  # keyed by camera
     frames = sorted(seen.frames, key=lambda f: f.frame_seq)
     assert [f.frame_seq for f in frames] == list(range(scene.frames))
+    # Recounts find a period's first offset by record timestamp: it is the capture time.
+    assert seen.stamps and all(kafka == captured for kafka, captured in seen.stamps)
     counter = LineCounter("cam-door", plant.lines_for("cam-door"), plant.version)
     counts = {"in": 0, "out": 0}
     for frame in frames:
