@@ -240,24 +240,29 @@ def _calibrations(
     # from the live occupancy stored for that instant, so running --apply again
     # yields the very same command (same id, same content), which the zone
     # applies once. Crossings after the range end count on top of it.
+    # The samples this run's own corrections caused (an earlier --apply) are not
+    # the live occupancy it corrects.
     end = datetime.fromisoformat(summary["range"][1])
+    live, new = summary["zones"]["live"], summary["zones"]["recount"]
+    zones = sorted(set(live) | set(new))
+    ids = {z: uuid.uuid5(uuid.NAMESPACE_URL, f"{summary['run_id']}|{z}") for z in zones}
     with psycopg.connect(settings.database_url) as conn:
         current: dict[str, int] = dict(
             conn.execute(
                 "SELECT DISTINCT ON (zone_id) zone_id, occupancy FROM occupancy_samples"
-                " WHERE at <= %s ORDER BY zone_id, at DESC, version DESC",
-                (end,),
+                " WHERE at <= %s AND NOT cause_id = ANY(%s)"
+                " ORDER BY zone_id, at DESC, version DESC",
+                (end, list(ids.values())),
             ).fetchall()
         )
-    live, new = summary["zones"]["live"], summary["zones"]["recount"]
     out = []
-    for zone in sorted(set(live) | set(new)):
+    for zone in zones:
         diff = new.get(zone, {}).get("net", 0) - live.get(zone, {}).get("net", 0)
         if diff == 0:
             continue
         out.append(
             OccupancyCalibrated(
-                id=uuid.uuid5(uuid.NAMESPACE_URL, f"{summary['run_id']}|{zone}"),
+                id=ids[zone],
                 zone_id=zone,
                 occupancy=max(0, current.get(zone, 0) + diff),
                 at=end,

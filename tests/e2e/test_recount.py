@@ -129,3 +129,13 @@ async def test_recount_with_a_moved_line_matches_ground_truth_and_is_repeatable(
             break
         await asyncio.sleep(0.3)
     assert got == expected
+
+    # Applying again is the same command (same id and content), applied once.
+    again = await asyncio.to_thread(replay, namespace, start, end, moved, "--apply", "--by", "qa")
+    assert again["calibrations"] == applied["calibrations"]
+    await asyncio.sleep(5)
+    with psycopg.connect(namespace.dsn) as conn:
+        got = dict(conn.execute("SELECT zone_id, occupancy FROM zone_occupancy").fetchall())
+        (stored,) = conn.execute("SELECT count(*) FROM commands").fetchone()
+    assert got == expected
+    assert stored == len(applied["calibrations"])
