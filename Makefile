@@ -1,11 +1,14 @@
 .DEFAULT_GOAL := help
-.PHONY: help up down test lint format typecheck schemas bench
+.PHONY: help up camera-setup down test lint format typecheck schemas bench
 
 help: ## List the commands
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-13s %s\n", $$1, $$2}'
 
 up: ## Set up and run everything: Kafka, PostgreSQL, worker, API, simulated cameras
 	bash deploy/up.sh
+
+camera-setup: ## Install the camera side too (YOLO, ByteTrack, OpenCV, torch: ~6 GB)
+	OCC_EXTRAS=dev,camera bash deploy/setup.sh
 
 down: ## Stop everything that `make up` started
 	bash deploy/down.sh

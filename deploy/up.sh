@@ -15,7 +15,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ensure_run_dir
 
 cd "$OCC_REPO_ROOT"
-bash deploy/setup.sh
+# The simulated cameras need no detector: no camera extra (no torch, ~6 GB) here.
+# `make camera-setup` installs the camera side.
+OCC_EXTRAS="${OCC_EXTRAS:-dev}" bash deploy/setup.sh
 bash deploy/kafka.sh start >/dev/null
 bash deploy/postgres.sh start >/dev/null
 

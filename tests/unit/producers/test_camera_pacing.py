@@ -1,7 +1,15 @@
+import importlib.util
+
 import numpy as np
 import pytest
 
 from producers.camera.pacing import DuplicateFilter, FramePacer, resize_frame
+
+# The pacer is plain Python; the duplicate filter and resizing use OpenCV.
+needs_cv2 = pytest.mark.skipif(
+    importlib.util.find_spec("cv2") is None,
+    reason="OpenCV is in the camera extra (make camera-setup)",
+)
 
 
 def admitted(pacer: FramePacer, times: list[float]) -> list[int]:
@@ -52,6 +60,7 @@ def scene(person_x: int | None, seed: int) -> np.ndarray:
     return img
 
 
+@needs_cv2
 def test_duplicate_filter_ignores_noise_but_sees_a_person_move():
     dup = DuplicateFilter(threshold=0.75, max_age_s=10.0)
     assert not dup.is_duplicate(scene(100, 0), 0.0)  # first frame: reference
@@ -62,6 +71,7 @@ def test_duplicate_filter_ignores_noise_but_sees_a_person_move():
     assert not dup.is_duplicate(scene(140, 5), 0.5)  # ...but drift adds up against the reference
 
 
+@needs_cv2
 def test_duplicate_filter_redetects_a_frozen_picture_now_and_then():
     dup = DuplicateFilter(threshold=0.75, max_age_s=1.0)
     frozen = scene(100, 0)
@@ -69,6 +79,7 @@ def test_duplicate_filter_redetects_a_frozen_picture_now_and_then():
     assert flags == [False, True, True, True, False, True, True, True, False]
 
 
+@needs_cv2
 def test_duplicate_filter_disabled_and_size_changes():
     assert not DuplicateFilter(0.0, 1.0).is_duplicate(scene(1, 0), 0.0)
     dup = DuplicateFilter(1.0, 10.0)
@@ -76,6 +87,7 @@ def test_duplicate_filter_disabled_and_size_changes():
     assert not dup.is_duplicate(np.zeros((100, 100, 3), np.uint8), 0.1)  # new shape: new reference
 
 
+@needs_cv2
 def test_resize_frame():
     img = np.zeros((480, 640, 3), np.uint8)
     assert resize_frame(img, None) is img
