@@ -105,6 +105,7 @@ def expected_for(seed: int) -> Expected:
     }
     got = {z: r.occupancy for z, r in reducers.items()}
     assert got == {z: v["occupancy"] for z, v in zones.items()}, "the reference drifted"
+    assert alerts, "the scene must exercise the alert rules"
     return Expected(frames, zones, scene.truth.crossings, alerts)
 
 
