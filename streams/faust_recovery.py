@@ -111,13 +111,15 @@ def install() -> bool:
 
     Returns:
         True when the patch is in place, False when ``OCC_FAUST_RECOVERY_FIX=0``
-        switched it off.
+        kept it out (read on each call until the patch is installed).
 
     Raises:
         FaustInternalsChanged: Faust no longer has the methods this patch wraps
             (a new faust-streaming version): check whether #596 is fixed there.
     """
     global _installed
+    if _installed:
+        return True
     if os.environ.get(ENV_SWITCH, "1").strip() == "0":
         logger.warning(
             "%s=0: faust-streaming is NOT patched against issue #596; a restarted "

@@ -188,6 +188,7 @@ def test_install_is_idempotent(monkeypatch):
 
 
 def test_install_can_be_switched_off(monkeypatch):
+    monkeypatch.setattr(faust_recovery, "_installed", False)  # as in a fresh process
     monkeypatch.setenv(faust_recovery.ENV_SWITCH, "0")
     assert faust_recovery.install() is False
 
@@ -198,6 +199,7 @@ def test_install_fails_loudly_when_faust_changed(monkeypatch):
     def on_recovery_completed(self, generation_id=0, *, more=None):  # not a coroutine any more
         pass
 
+    monkeypatch.setattr(faust_recovery, "_installed", False)  # as in a fresh process
     monkeypatch.delenv(faust_recovery.ENV_SWITCH, raising=False)
     monkeypatch.setattr(Recovery, "on_recovery_completed", on_recovery_completed)
     with pytest.raises(faust_recovery.FaustInternalsChanged, match="#596"):
