@@ -226,7 +226,7 @@ def _side_distance(line: LineConfig, x: float, y: float) -> float:
 
 def _meets(p: Vec, q: Vec, a: Vec, b: Vec) -> bool:
     """Segment P-Q meets segment A-B (touching included); written apart from
-    ``streams.geometry`` on purpose, so the truth does not share its bugs."""
+    ``streams.core.geometry`` on purpose, so the truth does not share its bugs."""
 
     def cross(o: Vec, s: Vec, t: Vec) -> float:
         return (s[0] - o[0]) * (t[1] - o[1]) - (s[1] - o[1]) * (t[0] - o[0])

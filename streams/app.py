@@ -14,7 +14,7 @@ import faust
 
 from schemas.config import PlantConfig, load_plant_config
 from streams import faust_recovery
-from streams.occupancy import ZoneGraph
+from streams.core.zones import ZoneGraph
 from streams.settings import Settings
 
 # Before any Faust object exists: faust-streaming #596 (skipped messages after recovery).

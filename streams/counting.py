@@ -42,7 +42,7 @@ before the crossing was confirmed (not the confirming frame), so a recount
 with another ``min_frames`` gives the same crossing the same id.
 
 The kernel evaluates the rules for all tracks and lines of a frame at once
-with numpy (the formulas of :mod:`streams.geometry`, same operations in the
+with numpy (the formulas of :mod:`streams.core.geometry`, same operations in the
 same order, hence bit-identical distances); state lives in preallocated
 arrays, one row per live track. ``tests/unit/streams/test_counting_properties.py``
 checks it against a plain per-track reference. The state is plain data
@@ -63,7 +63,7 @@ import numpy.typing as npt
 
 from schemas.config import LineConfig
 from schemas.events import CrossingEvent, FrameDetections, Track, crossing_id
-from streams.geometry import ANCHORS, segment_distance, segments_intersect
+from streams.core.geometry import ANCHORS, segment_distance, segments_intersect
 
 __all__ = ["STATE_FORMAT", "LineCounter"]
 
@@ -88,12 +88,12 @@ BoolArray = npt.NDArray[np.bool_]
 
 
 def _anchor_columns(kind: str, boxes: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Anchor x, y of every box: ``streams.geometry.ANCHORS`` applied to columns."""
+    """Anchor x, y of every box: ``streams.core.geometry.ANCHORS`` applied to columns."""
     return ANCHORS[kind]((boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]))  # type: ignore[arg-type,return-value]
 
 
 def _anchor_scalar(kind: str, x1: float, y1: float, x2: float, y2: float) -> tuple[float, float]:
-    """Anchor x, y of one box (``streams.geometry.ANCHORS``)."""
+    """Anchor x, y of one box (``streams.core.geometry.ANCHORS``)."""
     return ANCHORS[kind]((x1, y1, x2, y2))
 
 

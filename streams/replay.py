@@ -39,8 +39,8 @@ from api.migrate import migrate
 from schemas.config import PlantConfig, load_plant_config
 from schemas.events import CrossingEvent, FrameDetections
 from schemas.operations import OccupancyCalibrated
-from streams.occupancy import ZoneGraph
-from streams.recount import Recount, line_counts, run_id_for, zone_flows
+from streams.core.recount import Recount, line_counts, run_id_for, zone_flows
+from streams.core.zones import ZoneGraph
 from streams.settings import Settings
 from streams.sinks.postgres import crossing_row
 

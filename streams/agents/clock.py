@@ -22,9 +22,9 @@ from zoneinfo import ZoneInfo
 
 from schemas.operations import OccupancyReset, reset_id
 from streams.agents.occupancy import send_alerts
-from streams.alerts import CameraLiveness
 from streams.app import app, plant, settings, topics
-from streams.clock import Watermark, next_local_time
+from streams.core.alerts import CameraLiveness
+from streams.core.event_time import Watermark, next_local_time
 
 __all__ = ["liveness", "on_frame", "on_watermark", "seed", "watermark"]
 

@@ -6,7 +6,7 @@ the frame was processed, so after a crash either the state is behind (the
 frame is processed again and yields the same event ids, which consumers
 de-duplicate) or the outputs are already in Kafka. Nothing is lost.
 
-Order contract with the zone agent (:class:`streams.occupancy.ZoneOccupancy`):
+Order contract with the zone agent (:class:`streams.core.zones.ZoneOccupancy`):
 a frame's deltas go out sorted by crossing id and carry the frame's capture
 time; every ``progress_interval_s`` a :class:`SourceProgress` mark tells each
 zone a camera feeds how far that camera's frames are done. Marks are sent

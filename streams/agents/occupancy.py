@@ -2,7 +2,7 @@
 
 Keyed by zone, so one partition owns a zone. Its inputs (deltas and progress
 marks from the crossings agent, calibrations, scheduled resets) go to the
-zone's :class:`~streams.occupancy.ZoneOccupancy`, which folds them in
+zone's :class:`~streams.core.zones.ZoneOccupancy`, which folds them in
 event-time order once every camera feeding the zone has passed them: what
 this agent publishes (and the sink stores) does not depend on how the
 cameras' partitions interleaved. After every settled change the zone's alert
@@ -25,9 +25,9 @@ from schemas.events import OccupancyChanged
 from schemas.operations import OccupancyReset
 from streams.agents.deadletter import dead_letter
 from streams.agents.gaps import OffsetGapGuard
-from streams.alerts import Alert, ZoneAlerts
 from streams.app import app, graph, plant, settings, topics
-from streams.occupancy import ZoneOccupancy, parse_zone_input
+from streams.core.alerts import Alert, ZoneAlerts
+from streams.core.zones import ZoneOccupancy, parse_zone_input
 from streams.tables.state import zone_state
 
 __all__ = ["apply_zone_inputs", "send_alerts"]

@@ -56,7 +56,7 @@ from api.schema import schema
 from api.state import ApiState
 from schemas.config import PlantConfig
 from schemas.events import CrossingEvent, OccupancyChanged, crossing_id
-from streams.occupancy import ZoneGraph, ZoneOccupancy
+from streams.core.zones import ZoneGraph, ZoneOccupancy
 from streams.sinks.postgres import PostgresSink
 from tests.harness import ROOT, deploy
 

@@ -47,7 +47,7 @@ from api.state import ApiState
 from schemas.config import LineConfig, PlantConfig, load_plant_config
 from schemas.events import CrossingEvent, OccupancyChanged, crossing_id
 from schemas.operations import OccupancyCalibrated
-from streams.occupancy import ZoneGraph, ZoneOccupancy
+from streams.core.zones import ZoneGraph, ZoneOccupancy
 from streams.sinks.postgres import PostgresSink
 from tests.harness import ROOT, Services
 

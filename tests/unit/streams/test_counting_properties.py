@@ -4,7 +4,7 @@ The reference below restates the counting rules of ``streams.counting`` in the
 most direct way: it first collects each track's sightings, cuts them into
 lives (a gap longer than the ttl, or a producer restart, starts a new one),
 and then, for each life and line, walks the anchors and *looks back* to decide
-each confirmation, using only the scalar functions of ``streams.geometry``. It
+each confirmation, using only the scalar functions of ``streams.core.geometry``. It
 shares no code and no state layout with the kernel. Hypothesis draws random
 lines, settings and trajectories on a quarter-pixel grid (so that the
 orientation tests are exact), and both must produce the very same events.
@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 
 from schemas.config import LineConfig
 from schemas.events import FrameDetections, Track
+from streams.core.geometry import anchor_point, orient, segments_intersect, signed_distance
 from streams.counting import LineCounter
-from streams.geometry import anchor_point, orient, segments_intersect, signed_distance
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 TTL = 2.0

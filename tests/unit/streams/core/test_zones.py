@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from schemas.config import LineConfig, ZoneConfig
 from schemas.events import SourceProgress, ZoneDelta
-from schemas.operations import OccupancyCalibrated
-from streams.occupancy import ZoneGraph, ZoneOccupancy, parse_zone_input
+from schemas.operations import OccupancyCalibrated, OccupancyReset, reset_id
+from streams.core.zones import ZoneGraph, ZoneOccupancy, parse_zone_input
 
 ZONES = [
     ZoneConfig(id="site"),
@@ -307,3 +307,96 @@ def test_any_interleaving_gives_the_same_changes(seed, cameras, redeliver):
         _interleave(rng, streams, redeliver), sources, restart_every=rng.randrange(1, 9)
     )
     assert other == live
+
+
+# ------------------------------------- corrections: calibrations and resets
+
+T_COMMANDS = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+
+
+def test_commands_are_applied_once():
+    zone = ZoneOccupancy("room")
+    cal = OccupancyCalibrated(
+        id=uuid.uuid4(), zone_id="room", occupancy=7, at=T_COMMANDS, by="anna", reason="counted"
+    )
+    assert zone.apply(cal)[0].occupancy == 7
+    assert zone.apply(cal) == []
+    assert (zone.occupancy, zone.entries, zone.exits) == (7, 0, 0)
+
+
+def test_a_reset_older_than_the_last_one_is_ignored():
+    zone = ZoneOccupancy("room")
+
+    def reset(at: datetime) -> OccupancyReset:
+        return OccupancyReset(
+            id=reset_id("room", at.timestamp()),
+            zone_id="room",
+            at=at,
+            local_time="03:00",
+            timezone="UTC",
+        )
+
+    zone.occupancy = 5
+    assert zone.apply(reset(T_COMMANDS))[0].occupancy == 0
+    zone.occupancy = 4  # people came in after the reset
+    assert zone.apply(reset(T_COMMANDS)) == []  # re-emitted by a restarted worker
+    assert zone.apply(reset(T_COMMANDS - timedelta(days=1))) == []
+    assert zone.occupancy == 4
+    assert zone.apply(reset(T_COMMANDS + timedelta(days=1)))[0].occupancy == 0
+
+
+def test_a_correction_keeps_crossings_that_happened_after_its_instant():
+    zone = ZoneOccupancy("room")
+
+    def delta(d: int, at: datetime) -> ZoneDelta:
+        return ZoneDelta(
+            zone_id="room",
+            crossing_id=uuid.uuid4(),
+            delta=d,
+            camera_id="cam",
+            line_id="door",
+            occurred_at=at,
+        )
+
+    for i in range(5):
+        zone.apply(delta(1, T_COMMANDS + timedelta(seconds=i)))  # 5 people by T_COMMANDS+4s
+    zone.apply(delta(1, T_COMMANDS + timedelta(seconds=20)))  # one more, after the count
+    zone.apply(delta(-1, T_COMMANDS + timedelta(seconds=21)))
+    zone.apply(delta(1, T_COMMANDS + timedelta(seconds=22)))
+    # Someone counted 3 people at T_COMMANDS+10s; the command arrives only now.
+    cal = OccupancyCalibrated(
+        id=uuid.uuid4(),
+        zone_id="room",
+        occupancy=3,
+        at=T_COMMANDS + timedelta(seconds=10),
+        by="anna",
+        reason="counted",
+    )
+    assert zone.apply(cal)[0].occupancy == 3 + 1 - 1 + 1
+    restored = ZoneOccupancy.from_state(zone.state_dict())
+    assert restored.apply(cal) == [] and restored.occupancy == 4
+
+
+def test_a_delta_from_before_a_correction_arriving_after_it_keeps_the_correction():
+    zone = ZoneOccupancy("room")
+    zone.occupancy = 4
+    at = T_COMMANDS + timedelta(hours=20)
+    zone.apply(
+        OccupancyReset(
+            id=reset_id("room", at.timestamp()),
+            zone_id="room",
+            at=at,
+            local_time="03:00",
+            timezone="UTC",
+        )
+    )
+    late = ZoneDelta(
+        zone_id="room",
+        crossing_id=uuid.uuid4(),
+        delta=-1,
+        camera_id="cam",
+        line_id="door",
+        occurred_at=T_COMMANDS + timedelta(hours=2),  # before the reset, delivered after it
+    )
+    (change,) = zone.apply(late)
+    assert change.occupancy == 0 and not change.clamped and zone.exits == 1

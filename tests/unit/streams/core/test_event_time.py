@@ -3,8 +3,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from streams.alerts import CameraLiveness
-from streams.clock import Watermark, next_local_time
+from streams.core.alerts import CameraLiveness
+from streams.core.event_time import Watermark, next_local_time
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

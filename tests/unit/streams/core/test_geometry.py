@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from streams.geometry import (
+from streams.core.geometry import (
     anchor_point,
     orient,
     segment_distance,

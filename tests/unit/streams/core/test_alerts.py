@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 from schemas.config import ZoneConfig
 from schemas.events import OccupancyChanged
 from schemas.operations import AlertRaised, AlertResolved, OccupancyCalibrated
-from streams.alerts import CameraLiveness, ZoneAlerts
-from streams.occupancy import ZoneOccupancy
+from streams.core.alerts import CameraLiveness, ZoneAlerts
+from streams.core.zones import ZoneOccupancy
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
@@ -115,73 +115,6 @@ def test_camera_offline_and_back_online():
     assert again.check(watermark=1040.0)[0].alert_id == raised.alert_id
 
 
-def test_commands_are_applied_once():
-    zone = ZoneOccupancy("room")
-    cal = OccupancyCalibrated(
-        id=uuid.uuid4(), zone_id="room", occupancy=7, at=T0, by="anna", reason="counted"
-    )
-    assert zone.apply(cal)[0].occupancy == 7
-    assert zone.apply(cal) == []
-    assert (zone.occupancy, zone.entries, zone.exits) == (7, 0, 0)
-
-
-def test_a_reset_older_than_the_last_one_is_ignored():
-    from schemas.operations import OccupancyReset, reset_id
-
-    zone = ZoneOccupancy("room")
-
-    def reset(at: datetime) -> OccupancyReset:
-        return OccupancyReset(
-            id=reset_id("room", at.timestamp()),
-            zone_id="room",
-            at=at,
-            local_time="03:00",
-            timezone="UTC",
-        )
-
-    zone.occupancy = 5
-    assert zone.apply(reset(T0))[0].occupancy == 0
-    zone.occupancy = 4  # people came in after the reset
-    assert zone.apply(reset(T0)) == []  # re-emitted by a restarted worker
-    assert zone.apply(reset(T0 - timedelta(days=1))) == []
-    assert zone.occupancy == 4
-    assert zone.apply(reset(T0 + timedelta(days=1)))[0].occupancy == 0
-
-
-def test_a_correction_keeps_crossings_that_happened_after_its_instant():
-    from schemas.events import ZoneDelta
-
-    zone = ZoneOccupancy("room")
-
-    def delta(d: int, at: datetime) -> ZoneDelta:
-        return ZoneDelta(
-            zone_id="room",
-            crossing_id=uuid.uuid4(),
-            delta=d,
-            camera_id="cam",
-            line_id="door",
-            occurred_at=at,
-        )
-
-    for i in range(5):
-        zone.apply(delta(1, T0 + timedelta(seconds=i)))  # 5 people by T0+4s
-    zone.apply(delta(1, T0 + timedelta(seconds=20)))  # one more, after the count
-    zone.apply(delta(-1, T0 + timedelta(seconds=21)))
-    zone.apply(delta(1, T0 + timedelta(seconds=22)))
-    # Someone counted 3 people at T0+10s; the command arrives only now.
-    cal = OccupancyCalibrated(
-        id=uuid.uuid4(),
-        zone_id="room",
-        occupancy=3,
-        at=T0 + timedelta(seconds=10),
-        by="anna",
-        reason="counted",
-    )
-    assert zone.apply(cal)[0].occupancy == 3 + 1 - 1 + 1
-    restored = ZoneOccupancy.from_state(zone.state_dict())
-    assert restored.apply(cal) == [] and restored.occupancy == 4
-
-
 def test_a_gap_in_a_cameras_own_frames_is_an_outage_in_hindsight():
     live = CameraLiveness(offline_after_s=30.0)
     live.seen("cam-a", 1000.0)
@@ -193,31 +126,3 @@ def test_a_gap_in_a_cameras_own_frames_is_an_outage_in_hindsight():
     timely = CameraLiveness(offline_after_s=30.0)
     timely.seen("cam-a", 1020.0)
     assert timely.check(watermark=1060.0)[0].alert_id == raised.alert_id
-
-
-def test_a_delta_from_before_a_correction_arriving_after_it_keeps_the_correction():
-    from schemas.events import ZoneDelta
-    from schemas.operations import OccupancyReset, reset_id
-
-    zone = ZoneOccupancy("room")
-    zone.occupancy = 4
-    at = T0 + timedelta(hours=20)
-    zone.apply(
-        OccupancyReset(
-            id=reset_id("room", at.timestamp()),
-            zone_id="room",
-            at=at,
-            local_time="03:00",
-            timezone="UTC",
-        )
-    )
-    late = ZoneDelta(
-        zone_id="room",
-        crossing_id=uuid.uuid4(),
-        delta=-1,
-        camera_id="cam",
-        line_id="door",
-        occurred_at=T0 + timedelta(hours=2),  # before the reset, delivered after it
-    )
-    (change,) = zone.apply(late)
-    assert change.occupancy == 0 and not change.clamped and zone.exits == 1
