@@ -30,7 +30,7 @@ from typing import Any
 
 from producers.mot import read_mot
 from schemas.config import LineConfig, PlantConfig
-from streams.counting import LineCounter
+from streams.core.counting import LineCounter
 
 __all__ = ["count", "main", "parse_line"]
 
@@ -91,7 +91,7 @@ def count(
         width: Frame width, pixels: only used to validate the boxes.
         height: Frame height, pixels: only used to validate the boxes.
         events: Also list every crossing (line, track, direction, frame).
-        **options: Keyword options of :class:`streams.counting.LineCounter`.
+        **options: Keyword options of :class:`streams.core.counting.LineCounter`.
     """
     lines = [ln.model_copy(update={"camera_id": CAMERA}) for ln in lines]
     counter = LineCounter(CAMERA, lines, "offline", **options)

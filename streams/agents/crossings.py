@@ -30,7 +30,7 @@ from streams.agents.clock import liveness, on_frame, seed
 from streams.agents.deadletter import dead_letter
 from streams.agents.gaps import OffsetGapGuard
 from streams.app import app, graph, plant, settings, topics
-from streams.counting import LineCounter
+from streams.core.counting import LineCounter
 from streams.tables.state import track_state
 
 __all__ = ["count_crossings", "counter_for"]

@@ -3,6 +3,8 @@
 What lives here:
 
 * :mod:`streams.core.geometry`: plane geometry of counting lines (pixels).
+* :mod:`streams.core.counting`: the line-crossing state machine
+  (:class:`~streams.core.counting.LineCounter`).
 * :mod:`streams.core.zones`: the zone graph and the per-zone occupancy
   reducer (:class:`~streams.core.zones.ZoneOccupancy`), folding in event time.
 * :mod:`streams.core.alerts`: alert rules with hysteresis (capacity, drift,

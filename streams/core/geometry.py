@@ -1,7 +1,7 @@
 """Plane geometry for counting lines, in pixels (origin top-left, y down).
 
 Scalar reference functions on plain floats. The counting kernel in
-:mod:`streams.counting` evaluates the very same formulas on numpy arrays (same
+:mod:`streams.core.counting` evaluates the very same formulas on numpy arrays (same
 operations in the same order, so the same IEEE results); these functions are
 what its tests, the scenario checks and the offline tools compare it with.
 """

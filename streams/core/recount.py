@@ -16,8 +16,8 @@ from datetime import datetime
 
 from schemas.config import PlantConfig
 from schemas.events import CrossingEvent, FrameDetections
+from streams.core.counting import LineCounter
 from streams.core.zones import ZoneGraph
-from streams.counting import LineCounter
 
 __all__ = ["Recount", "line_counts", "run_id_for", "zone_flows"]
 

@@ -7,7 +7,7 @@ test: pytest does not collect ``tests/bench``.
 1. *Accuracy.* Every scenario of :mod:`producers.scenarios` is fed, frame by
    frame and track by track, to each counter:
 
-   * this project's :class:`streams.counting.LineCounter`, with the lines as
+   * this project's :class:`streams.core.counting.LineCounter`, with the lines as
      the scenario configures them and default options, and once more with its
      id-switch tolerance turned off, to show what that tolerance does;
    * supervision's ``LineZone`` with its default anchors (the four box
@@ -65,7 +65,7 @@ import numpy as np  # noqa: E402
 from producers.scenarios import SCENARIOS, Scenario  # noqa: E402
 from schemas.config import LineConfig  # noqa: E402
 from schemas.events import FrameDetections  # noqa: E402
-from streams.counting import LineCounter  # noqa: E402
+from streams.core.counting import LineCounter  # noqa: E402
 
 bench_requirements = (
     "supervision",

@@ -37,8 +37,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from producers.simulator import Scene
 from schemas.config import PlantConfig, load_plant_config
 from schemas.events import FrameDetections
+from streams.core.counting import LineCounter
 from streams.core.zones import ZoneGraph
-from streams.counting import LineCounter
 from tests.harness import (
     ROOT,
     Namespace,

@@ -41,8 +41,8 @@ from producers.simulator import Scene
 from schemas.config import load_plant_config
 from schemas.events import FrameDetections, ZoneDelta
 from streams.core.alerts import ZoneAlerts
+from streams.core.counting import LineCounter
 from streams.core.zones import ZoneGraph, ZoneOccupancy
-from streams.counting import LineCounter
 from streams.settings import Settings
 from tests.harness import ROOT, Namespace, Process, create_topics, deploy, free_port
 from tests.harness import api as start_api

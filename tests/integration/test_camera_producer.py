@@ -25,7 +25,7 @@ import pytest
 from schemas.config import PlantConfig, load_plant_config
 from schemas.events import FrameDetections
 from schemas.health import CameraHealth
-from streams.counting import LineCounter
+from streams.core.counting import LineCounter
 from tests.harness import Namespace, Process, free_port
 
 if importlib.util.find_spec("cv2") is None or importlib.util.find_spec("ultralytics") is None:

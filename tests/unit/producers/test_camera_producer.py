@@ -14,7 +14,7 @@ from producers.camera.settings import CameraSettings, ProducerSettings
 from producers.camera.synthetic import SyntheticScene, crossing_scene
 from schemas.config import CameraConfig, LineConfig, PlantConfig
 from schemas.events import FrameDetections
-from streams.counting import LineCounter
+from streams.core.counting import LineCounter
 
 if importlib.util.find_spec("cv2") is None or importlib.util.find_spec("ultralytics") is None:
     pytest.skip("needs the camera extra", allow_module_level=True)

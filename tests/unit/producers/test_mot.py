@@ -2,7 +2,7 @@ import pytest
 
 from producers.mot import MotFormatError, read_mot
 from schemas.config import load_plant_config
-from streams.counting import LineCounter
+from streams.core.counting import LineCounter
 
 
 def test_mot_file_replays_through_the_core(tmp_path):

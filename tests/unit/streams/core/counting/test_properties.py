@@ -1,6 +1,6 @@
 """Property tests: the vectorised ``LineCounter`` against a plain reference.
 
-The reference below restates the counting rules of ``streams.counting`` in the
+The reference below restates the counting rules of ``streams.core.counting`` in the
 most direct way: it first collects each track's sightings, cuts them into
 lives (a gap longer than the ttl, or a producer restart, starts a new one),
 and then, for each life and line, walks the anchors and *looks back* to decide
@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 
 from schemas.config import LineConfig
 from schemas.events import FrameDetections, Track
+from streams.core.counting import LineCounter
 from streams.core.geometry import anchor_point, orient, segments_intersect, signed_distance
-from streams.counting import LineCounter
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 TTL = 2.0

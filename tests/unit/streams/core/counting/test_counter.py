@@ -5,7 +5,7 @@ import pytest
 
 from schemas.config import LineConfig
 from schemas.events import FrameDetections, Track
-from streams.counting import STATE_FORMAT, LineCounter
+from streams.core.counting import STATE_FORMAT, LineCounter
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 

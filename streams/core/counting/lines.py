@@ -1,0 +1,109 @@
+"""Per-line constants of one camera's counting lines, and the anchor of a box.
+
+Built once from the lines' configuration (:meth:`LineConstants._prepare_lines`),
+in two forms: numpy arrays, one entry per line, for the vectorised kernel,
+and Python floats for the scalar one. Both are computed with the formulas of
+:mod:`streams.core.geometry` (same operations, same order), so distances are
+bit-identical between the kernels and the scalar reference.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from schemas.config import LineConfig
+from streams.core.counting.state import (
+    _CROSSED,
+    _FAR,
+    _HIT_AT,
+    _HIT_SEQ,
+    _ORIENT,
+    _SIDE,
+    _X,
+    _Y,
+    FloatArray,
+)
+from streams.core.geometry import ANCHORS
+
+__all__ = ["LineConstants", "anchor_columns", "anchor_scalar"]
+
+
+def anchor_columns(kind: str, boxes: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Anchor x, y of every box: ``streams.core.geometry.ANCHORS`` applied to columns."""
+    return ANCHORS[kind]((boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]))  # type: ignore[arg-type,return-value]
+
+
+def anchor_scalar(kind: str, x1: float, y1: float, x2: float, y2: float) -> tuple[float, float]:
+    """Anchor x, y of one box (``streams.core.geometry.ANCHORS``)."""
+    return ANCHORS[kind]((x1, y1, x2, y2))
+
+
+class LineConstants:
+    """The lines of one camera as constants the kernels read.
+
+    A base of :class:`~streams.core.counting.LineCounter`, whose constructor
+    sets :attr:`lines` and calls :meth:`_prepare_lines`.
+    """
+
+    lines: tuple[LineConfig, ...]
+
+    def _prepare_lines(self, extended: set[str]) -> None:
+        """Compute the constants of :attr:`lines`; ``extended``: ids of lines
+        tested as infinite lines rather than segments."""
+        # Per-line constants, one entry per line, for the vectorised kernel.
+        pts = [(*ln.points[0], *ln.points[1]) for ln in self.lines]
+        self._ax = np.array([p[0] for p in pts], dtype=np.float64)
+        self._ay = np.array([p[1] for p in pts], dtype=np.float64)
+        self._bx = np.array([p[2] for p in pts], dtype=np.float64)
+        self._by = np.array([p[3] for p in pts], dtype=np.float64)
+        self._dx = self._bx - self._ax
+        self._dy = self._by - self._ay
+        # Python's float power, as in geometry.signed_distance: equal to the bit.
+        self._len = np.array(
+            [((p[2] - p[0]) * (p[2] - p[0]) + (p[3] - p[1]) * (p[3] - p[1])) ** 0.5 for p in pts],
+            dtype=np.float64,
+        )
+        # ax, ay, bx, by per line, gathered at once for the paths that may cross.
+        self._ends = np.stack([self._ax, self._ay, self._bx, self._by], axis=1)
+        self._ends_list: list[tuple[float, float, float, float]] = [
+            (float(a), float(b), float(c), float(d)) for a, b, c, d in self._ends.tolist()
+        ]
+        self._lo_x, self._hi_x = np.minimum(self._ax, self._bx), np.maximum(self._ax, self._bx)
+        self._lo_y, self._hi_y = np.minimum(self._ay, self._by), np.maximum(self._ay, self._by)
+        self._min_d = np.array([ln.min_distance_px for ln in self.lines], dtype=np.float64)
+        self._neg_min_d = -self._min_d
+        self._min_f = np.array([ln.min_frames for ln in self.lines], dtype=np.float64)
+        self._zero_band = bool((self._min_d == 0).any())
+        self._extended = np.array([ln.id in extended for ln in self.lines], dtype=np.bool_)
+        self._any_extended = bool(self._extended.any())
+        self._extended_list: list[bool] = self._extended.tolist()
+        kinds = sorted({ln.anchor for ln in self.lines})
+        self._kinds = tuple(kinds)
+        self._kind_of_line = np.array([kinds.index(ln.anchor) for ln in self.lines], dtype=np.intp)
+        # The same constants as Python floats, for the scalar path.
+        self._line_consts: list[tuple[float, ...]] = [
+            (ax, ay, dx, dy, ln_len, md, -md, mf)
+            for ax, ay, dx, dy, ln_len, md, mf in zip(
+                self._ax.tolist(),
+                self._ay.tolist(),
+                self._dx.tolist(),
+                self._dy.tolist(),
+                self._len.tolist(),
+                self._min_d.tolist(),
+                self._min_f.tolist(),
+                strict=True,
+            )
+        ]
+        # Per line for the scalar path: its constants, and where its entries
+        # of each plane sit in a row's flat list.
+        n = len(self.lines)
+        self._scalar_lines = [
+            (
+                i,
+                *self._line_consts[i],
+                self._extended_list[i],
+                self._ends_list[i],
+                *(p * n + i for p in (_SIDE, _CROSSED, _FAR, _HIT_SEQ, _HIT_AT, _X, _Y, _ORIENT)),
+            )
+            for i in range(n)
+        ]
