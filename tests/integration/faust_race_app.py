@@ -13,7 +13,10 @@ Two knobs make the race window as wide as it is in a real deployment:
 
 - ``RACE_DELAY_S`` (20 ms): time the agent spends per message, like an agent
   that waits for its outputs. Records then pile up in its queue, which is
-  what Faust clears without acknowledging.
+  what Faust clears without acknowledging; and with the queue full
+  (``stream_buffer_maxsize=256``) the fetcher still holds records of its
+  last batch when the seek ends, which is what records the gap. (With the
+  default 4096 and this small backlog, only a first restart would do.)
 - ``RACE_SEEK_DELAY_S`` (1.5 s): ``Consumer.perform_seek`` waits this long
   before seeking, as it does against a real cluster: aiokafka's
   ``seek_to_committed`` asks the broker for the committed offset of each
@@ -71,6 +74,9 @@ app = faust.App(
     broker_session_timeout=6.0,
     broker_heartbeat_interval=2.0,
     consumer_auto_offset_reset="earliest",
+    # A small agent queue (default 4096): the fetcher then holds records back
+    # whenever the agent is behind, as with a big backlog (see above).
+    stream_buffer_maxsize=256,
     web_enabled=False,
 )
 

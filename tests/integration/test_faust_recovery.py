@@ -139,7 +139,6 @@ async def test_restarted_worker_processes_every_offset(namespace: Namespace, tmp
             done = await committed(namespace, group, topic)
             history.append(f"kill {i}: committed {dict(sorted(done.items()))}")
         backlog = PARTITIONS * PER_PARTITION - sum(done.values())
-        assert backlog > 0, f"the topic was drained before the last kill: {history}"
 
         # The last worker runs at full speed: it only has to drain the topic.
         last = Process("race-final", APP, {**env, "RACE_DELAY_S": "0"}, tmp_path)
@@ -166,6 +165,8 @@ async def test_restarted_worker_processes_every_offset(namespace: Namespace, tmp
         f"never processed (partition: [(first, last)]): {missing}; committed only "
         f"{behind} of {PER_PARTITION}; {RESTARTS} restarts: {history}"
     )
+    # Checked last: records lost to #596 also shorten the backlog.
+    assert backlog > 0, f"the topic was drained before the last kill: {history}"
 
 
 def test_install_is_idempotent(monkeypatch):
