@@ -92,23 +92,7 @@ class CrossingKernel(IdSwitches):
         if not any_fresh:
             return rows, fresh, seen
         new = [int(k) for k in np.flatnonzero(fresh)]
-        if self._lost:
-            for k, row in self._switches(ids, boxes.tolist(), rows, new, now):
-                # The new id continues the lost track's state and row.
-                del self._rows[int(self._track_of_row[row])]
-                del self._lost[row]
-                self._rows[ids[k]] = row
-                self._track_of_row[row] = ids[k]
-                rows[k] = row
-                fresh[k] = False
-                seen[k] = self._seen[row]
-        for k in new:
-            if fresh[k]:
-                if rows[k] < 0:
-                    rows[k] = self._allocate(ids[k])
-                seen[k] = now
-        if self.id_switch_s > 0:
-            self._present.update(int(rows[k]) for k in new)
+        self._assign_rows(ids, boxes, rows, fresh, seen, new, now)
         return rows, fresh, seen
 
     def _step(
@@ -232,23 +216,7 @@ class CrossingKernel(IdSwitches):
             self._note_lost(rows, now)
         if True in fresh:
             new = [k for k, f in enumerate(fresh) if f]
-            if self._lost:
-                boxes = [t.box for t in tracks]
-                for k, row in self._switches(ids, boxes, rows, new, now):
-                    del self._rows[int(self._track_of_row[row])]
-                    del self._lost[row]
-                    self._rows[ids[k]] = row
-                    self._track_of_row[row] = ids[k]
-                    rows[k] = row
-                    fresh[k] = False
-                    seen[k] = seen_of[row]
-            for k in new:
-                if fresh[k]:
-                    if rows[k] < 0:
-                        rows[k] = self._allocate(ids[k])
-                    seen[k] = now
-            if switching:
-                self._present.update(rows[k] for k in new)
+            self._assign_rows(ids, [t.box for t in tracks], rows, fresh, seen, new, now)
         n_rows = _PLANES * n_lines
         cache = self._py_rows
         missing = [r for r, f in zip(rows, fresh, strict=True) if not f and r not in cache]

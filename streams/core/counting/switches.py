@@ -12,8 +12,20 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
+
 from streams.core.counting.lines import LineConstants, anchor_scalar
-from streams.core.counting.state import _HEIGHT, _PLANES, _PREV_X, _X, _Y, IntArray, TrackRows
+from streams.core.counting.state import (
+    _HEIGHT,
+    _PLANES,
+    _PREV_X,
+    _X,
+    _Y,
+    BoolArray,
+    FloatArray,
+    IntArray,
+    TrackRows,
+)
 from streams.core.geometry import segment_distance
 
 __all__ = ["IdSwitches"]
@@ -29,6 +41,44 @@ class IdSwitches(LineConstants, TrackRows):
     id_switch_s: float
     id_switch_near: float
     id_switch_radius: float
+
+    def _assign_rows(
+        self,
+        ids: list[int],
+        boxes: FloatArray | Sequence[Sequence[float]],
+        rows: IntArray | list[int],
+        fresh: BoolArray | list[bool],
+        seen: FloatArray | list[float],
+        new: list[int],
+        now: float,
+    ) -> None:
+        """Give the frame's fresh tracks (indices ``new``) their rows, in place.
+
+        A new id that continues a lost track (:meth:`_switches`) takes over
+        that track's row, state and time last seen, and is no longer fresh;
+        the others get a row of their own (an id that expired and came back
+        keeps its reset one) and are seen ``now``. Both kernels call this,
+        with ``rows``, ``fresh`` and ``seen`` as numpy arrays (vectorised) or
+        lists (scalar), and ``boxes`` as an array or a list of boxes.
+        """
+        if self._lost:
+            box_list = boxes.tolist() if isinstance(boxes, np.ndarray) else boxes
+            for k, row in self._switches(ids, box_list, rows, new, now):
+                # The new id continues the lost track's state and row.
+                del self._rows[int(self._track_of_row[row])]
+                del self._lost[row]
+                self._rows[ids[k]] = row
+                self._track_of_row[row] = ids[k]
+                rows[k] = row
+                fresh[k] = False
+                seen[k] = self._seen[row]
+        for k in new:
+            if fresh[k]:
+                if rows[k] < 0:
+                    rows[k] = self._allocate(ids[k])
+                seen[k] = now
+        if self.id_switch_s > 0:
+            self._present.update(int(rows[k]) for k in new)
 
     def _note_lost(self, rows: list[int], now: float) -> None:
         """Move the tracks of the last frame that are not in this one, and
