@@ -187,6 +187,10 @@ async def run_day(namespace: Namespace, processes: list[Process], tmp_path: Path
     config.write_text(PLANT)
     namespace.env["OCC_PLANT_CONFIG"] = str(config)
     namespace.env["OCC_IDLE_AFTER_S"] = "3600"  # the replay ends; time must not run on by itself
+    # The day is replayed from January, so a calibration made through the API now
+    # lies past every camera's frames: the zone applies it once its cameras have
+    # been silent this long (README, "Order does not matter").
+    namespace.env["OCC_SETTLE_STALL_S"] = "5"
     await asyncio.to_thread(create_topics, namespace)
     worker = start_worker(namespace, tmp_path)
     processes.append(worker)
