@@ -34,13 +34,11 @@ from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
 from schemas.events import OccupancyChanged
-from schemas.operations import AlertRaised, AlertResolved
+from schemas.operations import AlertEvent, AlertRaised, AlertResolved
 
 __all__ = ["AlertSubscriber", "LiveHub", "OccupancySubscriber", "ZoneState"]
 
 logger = logging.getLogger(__name__)
-
-Alert = AlertRaised | AlertResolved
 
 #: ``ZoneState.cause`` of a state read from storage rather than from a change.
 SNAPSHOT = "snapshot"
@@ -137,17 +135,17 @@ class AlertSubscriber:
     MAX_PENDING = 1000
 
     def __init__(self) -> None:
-        self._queue: deque[Alert] = deque(maxlen=self.MAX_PENDING)
+        self._queue: deque[AlertEvent] = deque(maxlen=self.MAX_PENDING)
         self._ready = asyncio.Event()
         self.dropped = 0
 
-    def offer(self, alert: Alert) -> None:
+    def offer(self, alert: AlertEvent) -> None:
         if len(self._queue) == self._queue.maxlen:
             self.dropped += 1
         self._queue.append(alert)
         self._ready.set()
 
-    async def alerts(self) -> AsyncIterator[Alert]:
+    async def alerts(self) -> AsyncIterator[AlertEvent]:
         while True:
             await self._ready.wait()
             self._ready.clear()
@@ -275,7 +273,7 @@ class LiveHub:
                 sub.offer(state)
             return
         kind = orjson.loads(value).get("type")
-        alert: Alert = (
+        alert: AlertEvent = (
             AlertRaised.model_validate_json(value)
             if kind == "AlertRaised"
             else AlertResolved.model_validate_json(value)

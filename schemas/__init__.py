@@ -20,6 +20,7 @@ from schemas.events import (
     occupancy_change_id,
 )
 from schemas.operations import (
+    AlertEvent,
     AlertRaised,
     AlertResolved,
     OccupancyCalibrated,
@@ -28,6 +29,7 @@ from schemas.operations import (
 
 __all__ = [
     "OUTSIDE",
+    "AlertEvent",
     "AlertRaised",
     "AlertResolved",
     "CameraConfig",

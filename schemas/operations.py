@@ -19,6 +19,7 @@ from pydantic import Field
 from schemas.events import EVENT_NAMESPACE, Identifier, UtcDatetime, _Event
 
 __all__ = [
+    "AlertEvent",
     "AlertKind",
     "AlertRaised",
     "AlertResolved",
@@ -97,6 +98,10 @@ class AlertResolved(_Event):
     at: UtcDatetime
     by: str = Field(default="system", max_length=200)
     reason: str = Field(default="", max_length=2000)
+
+
+#: What ``alerts.v1`` carries: an alert condition raised or resolved.
+AlertEvent = AlertRaised | AlertResolved
 
 
 def alert_id(kind: str, subject_id: str, since: float) -> uuid.UUID:

@@ -19,13 +19,11 @@ from collections import deque
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
-from schemas.operations import AlertRaised, AlertResolved
+from schemas.operations import AlertEvent, AlertRaised
 
 __all__ = ["Notifier", "NotifierConfig"]
 
 logger = logging.getLogger(__name__)
-
-Alert = AlertRaised | AlertResolved
 
 
 @dataclass(frozen=True)
@@ -65,12 +63,12 @@ class Notifier:
     sent: int = 0
     failed: int = 0
     dropped: int = 0
-    _queue: deque[Alert] = field(default_factory=deque)
+    _queue: deque[AlertEvent] = field(default_factory=deque)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _idle: asyncio.Event = field(default_factory=asyncio.Event)
     _task: asyncio.Task[None] | None = None
 
-    def offer(self, alert: Alert) -> None:
+    def offer(self, alert: AlertEvent) -> None:
         """Queue an alert for delivery; returns at once."""
         if not self.config.enabled:
             return
@@ -118,7 +116,7 @@ class Notifier:
                     self._queue.popleft()
             self._idle.set()
 
-    async def _with_retries(self, name: str, send: object, alert: Alert) -> bool:
+    async def _with_retries(self, name: str, send: object, alert: AlertEvent) -> bool:
         delay = self.config.backoff_s
         for attempt in range(1, self.config.retries + 1):
             try:
@@ -139,7 +137,7 @@ class Notifier:
         logger.error("giving up on %s notification of alert %s", name, alert.alert_id)
         return False
 
-    def _post(self, alert: Alert) -> None:
+    def _post(self, alert: AlertEvent) -> None:
         request = urllib.request.Request(
             self.config.webhook_url,
             data=alert.model_dump_json().encode(),
@@ -150,7 +148,7 @@ class Notifier:
             if response.status >= 300:
                 raise RuntimeError(f"webhook answered {response.status}")
 
-    def _mail(self, alert: Alert) -> None:
+    def _mail(self, alert: AlertEvent) -> None:
         msg = EmailMessage()
         if isinstance(alert, AlertRaised):
             msg["Subject"] = f"[{alert.severity}] {alert.kind}: {alert.subject_id}"

@@ -12,6 +12,7 @@ from schemas.operations import AlertRaised, AlertResolved
 __all__ = ["Alert", "AlertEvent"]
 
 
+# An alert condition as stored in the ``alerts`` table (raise and resolve in one row).
 @strawberry.type(description="An alert condition, open or resolved.")
 class Alert:
     alert_id: strawberry.ID
@@ -45,6 +46,7 @@ class Alert:
         )
 
 
+# The GraphQL form of ``schemas.operations.AlertEvent`` (what alerts.v1 carries).
 @strawberry.type(description="An alert raised or resolved, as it happens.")
 class AlertEvent:
     event: str = strawberry.field(description="RAISED or RESOLVED.")

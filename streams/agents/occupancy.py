@@ -22,11 +22,11 @@ from faust import StreamT
 from pydantic import ValidationError
 
 from schemas.events import OccupancyChanged
-from schemas.operations import OccupancyReset
+from schemas.operations import AlertEvent, OccupancyReset
 from streams.agents.deadletter import dead_letter
 from streams.agents.gaps import OffsetGapGuard
 from streams.app import app, graph, plant, settings, topics
-from streams.core.alerts import Alert, ZoneAlerts
+from streams.core.alerts import ZoneAlerts
 from streams.core.zones import ZoneOccupancy, parse_zone_input
 from streams.tables.state import zone_state
 
@@ -73,7 +73,7 @@ def _zone_for(zone_id: str) -> _Zone:
     return zone
 
 
-async def send_alerts(alerts: list[Alert]) -> list[Awaitable[Any]]:
+async def send_alerts(alerts: list[AlertEvent]) -> list[Awaitable[Any]]:
     """Publish alerts keyed by their subject; return the pending sends."""
     return [
         await topics.alerts.send(
@@ -83,9 +83,9 @@ async def send_alerts(alerts: list[Alert]) -> list[Awaitable[Any]]:
     ]
 
 
-def _alerts_for(zone: _Zone, before: int, changes: list[OccupancyChanged]) -> list[Alert]:
+def _alerts_for(zone: _Zone, before: int, changes: list[OccupancyChanged]) -> list[AlertEvent]:
     """The alert rules over settled changes, in their order."""
-    alerts: list[Alert] = []
+    alerts: list[AlertEvent] = []
     for change in changes:
         if change.cause == "reset":
             alerts += zone.alerts.before_reset(before, change.at.timestamp())

@@ -24,11 +24,9 @@ from typing import Any
 
 from schemas.config import ZoneConfig
 from schemas.events import EVENT_NAMESPACE, OccupancyChanged
-from schemas.operations import AlertKind, AlertRaised, AlertResolved, alert_id
+from schemas.operations import AlertEvent, AlertKind, AlertRaised, AlertResolved, alert_id
 
-__all__ = ["Alert", "CameraLiveness", "ZoneAlerts"]
-
-Alert = AlertRaised | AlertResolved
+__all__ = ["CameraLiveness", "ZoneAlerts"]
 
 
 def _ts(t: float) -> datetime:
@@ -111,9 +109,9 @@ class ZoneAlerts:
     def active(self) -> dict[str, tuple[str, float]]:
         return self._state.active
 
-    def apply(self, change: OccupancyChanged) -> list[Alert]:
+    def apply(self, change: OccupancyChanged) -> list[AlertEvent]:
         """Evaluate the rules after one occupancy change (in the zone's order)."""
-        out: list[Alert | None] = []
+        out: list[AlertEvent | None] = []
         z = self.zone
         at = change.at.timestamp()
         occ = change.occupancy
@@ -177,7 +175,7 @@ class ZoneAlerts:
                 )
         return [a for a in out if a is not None]
 
-    def before_reset(self, occupancy: int, at: float) -> list[Alert]:
+    def before_reset(self, occupancy: int, at: float) -> list[AlertEvent]:
         """Called just before a scheduled reset: flag a zone that did not empty."""
         if occupancy > 0:
             raised = self._state.raise_(
@@ -220,7 +218,7 @@ class CameraLiveness:
         self.last_seen: dict[str, float] = {}
         self._state: dict[str, _Active] = {}
 
-    def seen(self, camera_id: str, event_time: float) -> list[Alert]:
+    def seen(self, camera_id: str, event_time: float) -> list[AlertEvent]:
         """A frame (or heartbeat) of ``camera_id`` captured at ``event_time``.
 
         A gap longer than ``offline_after_s`` between a camera's own frames is
@@ -228,7 +226,7 @@ class CameraLiveness:
         lagging partition): it is raised and resolved in hindsight, with the
         same alert id a timely check would have given it.
         """
-        out: list[Alert] = []
+        out: list[AlertEvent] = []
         last = self.last_seen.get(camera_id)
         state = self._state.setdefault(camera_id, _Active())
         if (
@@ -272,9 +270,9 @@ class CameraLiveness:
             self.last_seen.pop(camera_id, None)
             self._state.pop(camera_id, None)
 
-    def check(self, watermark: float) -> list[Alert]:
+    def check(self, watermark: float) -> list[AlertEvent]:
         """Raise for every camera silent since before ``watermark - offline_after_s``."""
-        out: list[Alert] = []
+        out: list[AlertEvent] = []
         for camera_id, last in self.last_seen.items():
             if last >= watermark - self.offline_after_s:
                 continue
