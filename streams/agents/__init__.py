@@ -2,7 +2,7 @@
 
 from streams.agents.crossings import count_crossings
 from streams.agents.deadletter import DeadLetterCounter, dead_letter, dead_letters
-from streams.agents.notify import notify_alerts
+from streams.agents.notifications import notify_alerts
 from streams.agents.occupancy import apply_zone_inputs
 from streams.agents.sink import sink_to_postgres
 

@@ -26,9 +26,9 @@ from faust import StreamT
 from pydantic import ValidationError
 
 from schemas.events import FrameDetections, SourceProgress
-from streams.agents.clock import liveness, on_frame, seed
 from streams.agents.deadletter import dead_letter
 from streams.agents.gaps import OffsetGapGuard
+from streams.agents.schedule import liveness, on_frame, seed
 from streams.app import app, graph, plant, settings, topics
 from streams.core.counting import LineCounter
 from streams.tables.state import track_state

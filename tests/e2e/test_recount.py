@@ -26,7 +26,7 @@ def replay(ns: Namespace, start: datetime, end: datetime, config: Path, *extra: 
         [
             sys.executable,
             "-m",
-            "streams.replay",
+            "streams.cli.recount",
             "--from",
             start.isoformat(),
             "--to",

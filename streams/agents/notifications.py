@@ -1,4 +1,4 @@
-"""alerts.v1 -> webhook and e-mail (optional; see ``streams.notify``)."""
+"""alerts.v1 -> webhook and e-mail (optional; see ``streams.notifiers``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from schemas.operations import AlertRaised, AlertResolved
 from streams.app import app, settings, topics
-from streams.notify import Notifier, NotifierConfig
+from streams.notifiers import Notifier, NotifierConfig
 
 __all__ = ["notifier", "notify_alerts"]
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 from schemas.operations import AlertRaised
-from streams.notify import Notifier, NotifierConfig
+from streams.notifiers import Notifier, NotifierConfig
 
 
 def alert(n: int = 0) -> AlertRaised:

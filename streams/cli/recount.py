@@ -2,7 +2,7 @@
 
 ::
 
-    python -m streams.replay --from 2026-03-02T06:00:00Z --to 2026-03-02T18:00:00Z \\
+    python -m streams.cli.recount --from 2026-03-02T06:00:00Z --to 2026-03-02T18:00:00Z \\
         --config config/moved-lines.toml [--apply --by "anna"]
 
 Reads ``detections.v1`` between the offsets found by timestamp (producers stamp
