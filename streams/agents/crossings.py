@@ -26,11 +26,11 @@ from faust import StreamT
 from pydantic import ValidationError
 
 from schemas.events import FrameDetections, SourceProgress
-from streams.agents.deadletter import dead_letter
-from streams.agents.gaps import OffsetGapGuard
-from streams.agents.schedule import liveness, on_frame, seed
 from streams.app import app, graph, plant, settings, topics
 from streams.core.counting import LineCounter
+from streams.runtime.deadletter import dead_letter
+from streams.runtime.event_clock import clock
+from streams.runtime.gaps import OffsetGapGuard
 from streams.tables.state import track_state
 
 __all__ = ["count_crossings", "counter_for"]
@@ -105,11 +105,11 @@ async def count_crossings(stream: StreamT[bytes]) -> None:
         if problem is not None:
             await dead_letter(message, problem)
             continue
-        if frame.camera_id not in liveness.last_seen:
+        if frame.camera_id not in clock.liveness.last_seen:
             stored = track_state.get(frame.camera_id)
             if stored is not None:
-                seed(frame.camera_id, float(stored["last_time"]), message.partition)
-        await on_frame(frame.camera_id, frame.captured_at.timestamp(), message.partition)
+                clock.seed(frame.camera_id, float(stored["last_time"]), message.partition)
+        await clock.on_frame(frame.camera_id, frame.captured_at.timestamp(), message.partition)
         counter = counter_for(frame.camera_id)
         before = counter.last_time
         crossings = counter.trigger(frame)

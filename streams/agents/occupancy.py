@@ -23,14 +23,15 @@ from pydantic import ValidationError
 
 from schemas.events import OccupancyChanged
 from schemas.operations import AlertEvent, OccupancyReset
-from streams.agents.deadletter import dead_letter
-from streams.agents.gaps import OffsetGapGuard
 from streams.app import app, graph, plant, settings, topics
 from streams.core.alerts import ZoneAlerts
 from streams.core.zones import ZoneOccupancy, parse_zone_input
+from streams.runtime.alerting import send_alerts
+from streams.runtime.deadletter import dead_letter
+from streams.runtime.gaps import OffsetGapGuard
 from streams.tables.state import zone_state
 
-__all__ = ["apply_zone_inputs", "send_alerts"]
+__all__ = ["apply_zone_inputs"]
 
 logger = logging.getLogger(__name__)
 
@@ -71,16 +72,6 @@ def _zone_for(zone_id: str) -> _Zone:
         return zone
     zone = _cache[zone_id] = _Zone(zone_id, stored)
     return zone
-
-
-async def send_alerts(alerts: list[AlertEvent]) -> list[Awaitable[Any]]:
-    """Publish alerts keyed by their subject; return the pending sends."""
-    return [
-        await topics.alerts.send(
-            key=a.subject_id.encode(), value=a.model_dump_json().encode(), force=True
-        )
-        for a in alerts
-    ]
 
 
 def _alerts_for(zone: _Zone, before: int, changes: list[OccupancyChanged]) -> list[AlertEvent]:

@@ -51,9 +51,9 @@ from pydantic import ValidationError
 
 from schemas.events import CrossingEvent, OccupancyChanged
 from schemas.operations import AlertRaised, AlertResolved, OccupancyCalibrated, OccupancyReset
-from streams.agents.deadletter import dead_letter
-from streams.agents.gaps import OffsetGapGuard
 from streams.app import app, settings, topics
+from streams.runtime.deadletter import dead_letter
+from streams.runtime.gaps import OffsetGapGuard
 from streams.sinks.base import SinkError
 from streams.sinks.postgres import Event, PostgresSink
 
@@ -124,7 +124,7 @@ async def store(events: Sequence[EventT], sink: PostgresSink[Message]) -> list[E
     """Store one batch; return the events now stored or dead-lettered, to ack.
 
     Events the offset-gap guard does not admit are left out: they must stay
-    unacknowledged (see :mod:`streams.agents.gaps`).
+    unacknowledged (see :mod:`streams.runtime.gaps`).
     """
     admitted = []
     for event in events:

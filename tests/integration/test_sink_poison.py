@@ -386,7 +386,7 @@ async def test_stopping_while_a_batch_waits_for_the_database_does_not_ack_it():
 
 async def test_messages_after_an_offset_gap_are_neither_stored_nor_acked(monkeypatch):
     import streams.agents.sink as agent_module
-    from streams.agents.gaps import OffsetGapGuard
+    from streams.runtime.gaps import OffsetGapGuard
 
     gaps = []
     guard = OffsetGapGuard(faust.App("poison-gaps"), "t", on_gap=lambda *gap: gaps.append(gap))

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from faust.types import TP
 
-from streams.agents import gaps
-from streams.agents.gaps import EXIT_GAP, OffsetGapGuard
+from streams.runtime import gaps
+from streams.runtime.gaps import EXIT_GAP, OffsetGapGuard
 
 
 @dataclass
@@ -125,7 +125,7 @@ def test_a_gap_really_ends_the_process_without_running_finally_blocks():
 import asyncio
 from dataclasses import dataclass
 from faust.types import TP
-from streams.agents.gaps import OffsetGapGuard
+from streams.runtime.gaps import OffsetGapGuard
 
 class Signal:
     def connect(self, fun): pass
@@ -151,7 +151,7 @@ print("survived")
 """
     done = subprocess.run(
         [sys.executable, "-c", program],
-        cwd=Path(__file__).resolve().parents[3],
+        cwd=Path(__file__).resolve().parents[4],
         capture_output=True,
         text=True,
         timeout=60,
