@@ -47,7 +47,9 @@ start_bg() {
     log "$name started (pid $!, log $logfile)"
 }
 
-start_bg worker "streams worker" "$PY" -m streams worker -l info --without-web
+# Under a supervisor: the worker exits on purpose when it must not go on.
+start_bg worker "streams worker" bash deploy/supervise.sh worker \
+    "$PY" -m streams worker -l info --without-web
 start_bg api "api.app:app" "$PY" -m uvicorn api.app:app --host "${OCC_API_HOST:-127.0.0.1}" --port "$OCC_API_PORT"
 if [[ "${OCC_NO_SIMULATOR:-0}" != 1 ]]; then
     start_bg camera "producers.simulator" "$PY" -m producers.simulator \
@@ -65,12 +67,15 @@ curl -fsS "$api/healthz" >/dev/null || die "the API did not come up; see $OCC_RU
 # owns every source partition; Faust's own "Worker ready" also comes after a
 # rebalance that left topics out. Only lines of the running worker count (the
 # log is appended to across runs; Faust's log lines carry the pid).
-worker_pid="$(<"$OCC_RUN_DIR/pids/worker.pid")"
+# The pid file holds the supervisor's pid; the worker is its child.
+supervisor_pid="$(<"$OCC_RUN_DIR/pids/worker.pid")"
 worker_log="$OCC_RUN_DIR/logs/worker.log"
-ready_sed="s/.*\\[$worker_pid\\] .*(occupancy worker ready: owns [0-9]+\\/[0-9]+ source partitions).*/\\1/p"
 ready_timeout="${OCC_UP_READY_TIMEOUT_S:-120}"
 ready=""
+worker_pid=""
 for ((i = 0; i < ready_timeout * 2; i++)); do
+    worker_pid="$(pgrep -P "$supervisor_pid" -f "streams worker" | head -1)" || true
+    ready_sed="s/.*\\[${worker_pid:-none}\\] .*(occupancy worker ready: owns [0-9]+\\/[0-9]+ source partitions).*/\\1/p"
     ready="$(sed -nE "$ready_sed" "$worker_log" 2>/dev/null | tail -1)" || true
     [[ -n "$ready" ]] && break
     pid_alive "$OCC_RUN_DIR/pids/worker.pid" "streams worker" \
