@@ -33,24 +33,16 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError, for_code
 
 from streams.settings import Settings
+from streams.topics import TABLES, TOPICS, changelog_topic
 
 __all__ = [
-    "TABLES",
     "TopicSetupError",
-    "changelog_topic",
     "create_topics",
     "main",
     "topic_specs",
 ]
 
 logger = logging.getLogger(__name__)
-
-_WEEK_MS = 7 * 24 * 3600 * 1000
-
-#: The worker's tables (``streams/tables``), whose changelog topics are created
-#: here. A new ``app.Table`` is added to this list too; a unit test compares it
-#: with the tables the app registers, so a forgotten one fails the tests.
-TABLES: tuple[str, ...] = ("track-state", "zone-state")
 
 #: How long :func:`create_topics` waits for every partition to have a leader.
 READY_TIMEOUT_S = 60.0
@@ -63,31 +55,10 @@ class TopicSetupError(RuntimeError):
     """A topic could not be created, has the wrong shape, or never got leaders."""
 
 
-def changelog_topic(settings: Settings, table: str) -> str:
-    """Changelog topic of a table, named as Faust names it.
-
-    ``faust.tables.base.Collection._changelog_topic_name``:
-    ``f"{app.conf.id}-{table.name}-changelog"``, without the topic prefix.
-    """
-    return f"{settings.app_id}-{table}-changelog"
-
-
 def topic_specs(settings: Settings) -> list[NewTopic]:
-    """Every public and internal topic and every table changelog, with the configs that matter."""
-    detections_ms = settings.detections_retention_hours * 3600 * 1000
+    """Every topic of :data:`streams.topics.TOPICS` and every table changelog, with its configs."""
     specs: dict[str, dict[str, str]] = {
-        # Raw detections are the replay source: their retention is the recount horizon.
-        settings.topic("detections"): {"retention.ms": str(detections_ms)},
-        settings.topic("crossings"): {"retention.ms": str(4 * _WEEK_MS)},
-        settings.topic("zone-deltas"): {"retention.ms": str(_WEEK_MS)},
-        settings.topic("occupancy"): {"retention.ms": str(4 * _WEEK_MS)},
-        settings.topic("deadletter"): {"retention.ms": str(4 * _WEEK_MS)},
-        # Commands are the audit trail of corrections: keep them (-1 = forever).
-        settings.topic("commands"): {"retention.ms": "-1"},
-        settings.topic("alerts"): {"retention.ms": str(4 * _WEEK_MS)},
-        settings.topic("recount"): {"retention.ms": str(4 * _WEEK_MS)},
-        # Producer heartbeats (producers/camera): status, not history.
-        settings.topic("camera-health"): {"retention.ms": str(_WEEK_MS)},
+        settings.topic(topic.name): topic.configs(settings) for topic in TOPICS
     }
     # Table state: the latest value per key is the state, so compact (what Faust
     # itself asks for when it declares a changelog of a table without window).

@@ -16,6 +16,7 @@ from schemas.config import PlantConfig, load_plant_config
 from streams import faust_recovery
 from streams.core.zones import ZoneGraph
 from streams.settings import Settings
+from streams.topics import worker_topics
 
 # Before any Faust object exists: faust-streaming #596 (skipped messages after recovery).
 faust_recovery.install()
@@ -50,10 +51,11 @@ app = faust.App(
 
 
 class _Topics:
-    """The versioned topics this app reads and writes (see README)."""
+    """The topics this app reads and writes: those of :data:`streams.topics.TOPICS`
+    marked ``worker``, as raw-bytes Faust topics (see README)."""
 
     def __init__(self) -> None:
-        def raw(name: str, *, internal: bool = False) -> faust.TopicT:
+        def raw(name: str) -> faust.TopicT:
             return app.topic(
                 settings.topic(name),
                 key_type=bytes,
@@ -61,16 +63,18 @@ class _Topics:
                 key_serializer="raw",
                 value_serializer="raw",
                 partitions=settings.partitions,
-                internal=internal,
+                internal=False,
             )
 
-        self.detections = raw("detections")
-        self.crossings = raw("crossings")
-        self.zone_deltas = raw("zone-deltas")
-        self.occupancy = raw("occupancy")
-        self.commands = raw("commands")
-        self.alerts = raw("alerts")
-        self.deadletter = raw("deadletter")
+        #: Registry name (``detections``) -> topic.
+        self.by_name: dict[str, faust.TopicT] = {t.name: raw(t.name) for t in worker_topics()}
+        self.detections = self.by_name["detections"]
+        self.crossings = self.by_name["crossings"]
+        self.zone_deltas = self.by_name["zone-deltas"]
+        self.occupancy = self.by_name["occupancy"]
+        self.commands = self.by_name["commands"]
+        self.alerts = self.by_name["alerts"]
+        self.deadletter = self.by_name["deadletter"]
         # The zone agent reads its deltas and the commands (calibrations, resets)
         # as one stream: both are keyed by zone and co-partitioned.
         self.zone_inputs = app.topic(

@@ -5,18 +5,21 @@
 * ``zone_state``: zone id -> :meth:`ZoneOccupancy.state_dict`, co-partitioned
   with ``zone-deltas.v1`` (keyed by zone id).
 
-Both are plain key/value tables: event-time windows and watermarks belong to
+Their names, and so their changelog topics, are listed in
+:data:`streams.topics.TABLES`, which the admin step creates. Both are plain
+key/value tables: event-time windows and watermarks belong to
 the pure core, not to Faust's wall-clock windowed tables.
 """
 
 from __future__ import annotations
 
 from streams.app import app, settings
+from streams.topics import TRACK_STATE, ZONE_STATE
 
 __all__ = ["track_state", "zone_state"]
 
 track_state = app.Table(
-    "track-state",
+    TRACK_STATE,
     default=None,
     key_type=str,
     partitions=settings.partitions,
@@ -24,7 +27,7 @@ track_state = app.Table(
 )
 
 zone_state = app.Table(
-    "zone-state",
+    ZONE_STATE,
     default=None,
     key_type=str,
     partitions=settings.partitions,

@@ -36,6 +36,7 @@ from schemas.config import load_plant_config
 from streams import admin
 from streams.readiness import READY_MESSAGE, Readiness
 from streams.settings import Settings
+from streams.topics import TABLES
 from tests.harness import ROOT, Namespace, Process, create_topics, publish_frames
 from tests.harness import worker as start_worker
 
@@ -121,7 +122,7 @@ async def test_after_admin_the_first_rebalance_already_covers_everything(
 async def test_admin_creates_compacted_changelogs_with_the_source_partitions(namespace: Namespace):
     settings = settings_of(namespace, partitions=3)
     created = await admin.create_topics(settings)
-    changelogs = [f"{namespace.env['OCC_APP_ID']}-{t}-changelog" for t in admin.TABLES]
+    changelogs = [f"{namespace.env['OCC_APP_ID']}-{t}-changelog" for t in TABLES]
     assert set(changelogs) <= set(created)
     assert namespace.topic("detections") in created
 

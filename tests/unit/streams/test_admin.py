@@ -1,4 +1,4 @@
-"""streams.admin without a broker: topic specs, changelog names, CreateTopics answers.
+"""streams.admin without a broker: topic specs, CreateTopics answers.
 
 The broker-backed checks (a refused topic fails the run, changelogs are created
 compacted, wrong partition counts are refused) are in
@@ -18,21 +18,6 @@ from streams.settings import Settings
 @dataclass
 class Response:
     topic_errors: list[tuple]
-
-
-def test_changelog_topics_are_named_and_sized_as_faust_does():
-    # The tables the worker registers, with the names Faust gives their changelogs.
-    from streams.app import app, settings
-    from streams.tables import state  # noqa: F401  (registers the tables)
-
-    tables = {t.name: t for t in app.tables.values()}
-    assert set(tables) == set(admin.TABLES), "add new tables to streams.admin.TABLES"
-    specs = {t.name: t for t in admin.topic_specs(settings)}
-    for name, table in tables.items():
-        topic = admin.changelog_topic(settings, name)
-        assert topic == table.changelog_topic.get_topic_name()
-        assert specs[topic].num_partitions == (table.partitions or app.conf.topic_partitions)
-        assert specs[topic].topic_configs == {"cleanup.policy": "compact"}
 
 
 def test_every_topic_gets_the_configured_partition_count():
