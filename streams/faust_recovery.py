@@ -48,7 +48,7 @@ clear it before. :func:`install` also wraps ``ThreadDelegateConsumer._getmany``
 is in flight, which makes ``wait_for_stopped_flow`` true to its docstring.
 Nothing in Faust itself calls it, so nothing else changes behaviour.
 
-:func:`install` is called by :mod:`streams.app` right after ``import faust``.
+:func:`install` is called by :func:`streams.faust_app.create_app` before it builds an app.
 ``OCC_FAUST_RECOVERY_FIX=0`` skips it; that exists only so the reproduction
 test can show the loss without the fix.
 """
