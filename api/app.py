@@ -25,10 +25,10 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from api.history import history_export_route
 from api.live import LiveHub
-from api.migrate import migrate
 from api.schema import schema
 from api.state import ApiState
 from schemas.config import load_plant_config
+from schemas.migrate import migrate, plant_timezone
 from streams.settings import Settings
 
 __all__ = ["app", "create_app"]
@@ -55,7 +55,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        migrate(settings.database_url)
+        migrate(
+            settings.database_url,
+            timezone=plant_timezone(settings.plant_config),
+            backend=settings.history_backend,
+            raw_retention_days=settings.raw_retention_days,
+        )
         pool = AsyncConnectionPool(settings.database_url, min_size=1, max_size=8, open=False)
         await pool.open(wait=True)
         hub = LiveHub(

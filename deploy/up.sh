@@ -29,7 +29,7 @@ export PYTHONUNBUFFERED=1
 PY="$OCC_REPO_ROOT/.venv/bin/python"
 
 "$PY" -m streams.admin
-"$PY" -m api.migrate
+"$PY" -m streams.cli.migrate
 
 mkdir -p "$OCC_RUN_DIR/pids" "$OCC_RUN_DIR/logs"
 

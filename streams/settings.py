@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     settle_stall_s: float = Field(default=30.0, gt=0)
     #: Wall-clock seconds between a camera's progress marks to its zones.
     progress_interval_s: float = Field(default=0.25, gt=0)
+    #: History storage path of a new database: ``auto`` (TimescaleDB when it
+    #: is usable), ``plain`` or ``timescaledb`` (see :mod:`schemas.migrate`).
+    history_backend: str = "auto"
+    #: Days TimescaleDB keeps raw crossings and occupancy samples (at least 8).
+    raw_retention_days: int = 30
     sink_batch_size: int = Field(default=2000, ge=1)
     sink_batch_seconds: float = Field(default=0.25, gt=0)
     #: Alert notifications (optional): a webhook URL and/or an SMTP relay.

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import psycopg
 
-from api.migrate import migrate
 from schemas.events import FrameDetections
+from streams.cli.migrate import migrate_with
+from streams.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -89,7 +90,7 @@ def create_namespace(services: Services, plant_config: Path | None = None) -> Na
     with psycopg.connect(services.dsn, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{db}"')
     dsn = services.dsn.rsplit("/", 1)[0] + "/" + db
-    migrate(dsn)  # as deploy/up.sh does before starting anything
+    migrate_with(Settings(), dsn)  # as deploy/up.sh does before starting anything
     env = {
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": services.bootstrap,

@@ -2,7 +2,7 @@
 
 The relations ``{zone,camera,line}_history_{minute,hour,day,month}`` (views
 and rollup tables on plain PostgreSQL, continuous aggregates on TimescaleDB;
-see ``api/migrations/002_history*.sql``) hold what can be aggregated inside a
+see ``schemas/sql/002_history*.sql``) hold what can be aggregated inside a
 bucket. What depends on the buckets before it is added at query time, in the
 one statement :func:`read_history` runs:
 

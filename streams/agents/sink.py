@@ -51,7 +51,7 @@ from pydantic import ValidationError
 
 from schemas.events import CrossingEvent, OccupancyChanged
 from schemas.operations import AlertRaised, AlertResolved, OccupancyCalibrated, OccupancyReset
-from streams.app import app, settings, topics
+from streams.app import app, plant, settings, topics
 from streams.runtime.deadletter import dead_letter
 from streams.runtime.gaps import OffsetGapGuard
 from streams.sinks.base import SinkError
@@ -76,7 +76,12 @@ _MODELS: dict[str, type[Event]] = {
     )
 }
 
-_sink: PostgresSink[Message] = PostgresSink(settings.database_url)
+_sink: PostgresSink[Message] = PostgresSink(
+    settings.database_url,
+    timezone=plant.timezone,
+    history_backend=settings.history_backend,
+    raw_retention_days=settings.raw_retention_days,
+)
 _guard = OffsetGapGuard(app, "sink_to_postgres")
 
 

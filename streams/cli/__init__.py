@@ -4,6 +4,8 @@
   detections kept in Kafka with another configuration
   (:mod:`streams.cli.recount`; the counting itself is the pure
   :mod:`streams.core.recount`).
+* ``python -m streams.cli.migrate``: apply the database migrations
+  (:mod:`schemas.migrate`) with the ``OCC_*`` settings.
 
 What they may import: :mod:`schemas`, :mod:`streams.core`,
 :mod:`streams.settings`, :mod:`streams.sinks` and their own clients (aiokafka,

@@ -35,10 +35,10 @@ import psycopg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from pydantic import ValidationError
 
-from api.migrate import migrate
 from schemas.config import PlantConfig, load_plant_config
 from schemas.events import CrossingEvent, FrameDetections
 from schemas.operations import OccupancyCalibrated
+from streams.cli.migrate import migrate_with
 from streams.core.recount import Recount, line_counts, run_id_for, zone_flows
 from streams.core.zones import ZoneGraph
 from streams.settings import Settings
@@ -141,9 +141,9 @@ def _live(dsn: str, start: datetime, end: datetime) -> list[CrossingEvent]:
     return [CrossingEvent.model_validate(dict(zip(names, r, strict=True))) for r in rows]
 
 
-def _store(dsn: str, rc: Recount, summary: dict[str, Any]) -> None:
-    migrate(dsn)
-    with psycopg.connect(dsn) as conn, conn.transaction(), conn.cursor() as cur:
+def _store(settings: Settings, rc: Recount, summary: dict[str, Any]) -> None:
+    migrate_with(settings)
+    with psycopg.connect(settings.database_url) as conn, conn.transaction(), conn.cursor() as cur:
         cur.execute(
             "INSERT INTO recount_runs (run_id, range_start, range_end, config_version, frames,"
             " crossings, summary) VALUES (%s, %s, %s, %s, %s, %s, %s)"
@@ -206,7 +206,7 @@ async def run(
         "lines": {"live": line_counts(live), "recount": rc.lines()},
         "zones": {"live": zone_flows(live, graph), "recount": rc.zones()},
     }
-    _store(settings.database_url, rc, summary)
+    _store(settings, rc, summary)
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all")
     await producer.start()
     try:

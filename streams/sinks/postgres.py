@@ -9,7 +9,7 @@ savepoint is rolled back and the batch goes the careful way: COPY into a
 temporary staging table, then ``INSERT ... SELECT`` only what is new.
 ``zone_occupancy`` keeps the newest state per zone with a version guard.
 
-History (``api/migrations/002_history*.sql``) needs, per occupancy change,
+History (``schemas/sql/002_history*.sql``) needs, per occupancy change,
 its increments against the zone's previous version (``delta``, ``entered``,
 ``exited``) and its event-time ``level``. When a zone's new changes follow
 its stored ones in version (the usual case) the sink derives them here from
@@ -52,8 +52,8 @@ from typing import TypeVar
 import psycopg
 from psycopg import errors
 
-from api.migrate import migrate
 from schemas.events import CrossingEvent, OccupancyChanged
+from schemas.migrate import DEFAULT_RAW_RETENTION_DAYS, migrate
 from schemas.operations import AlertRaised, AlertResolved, OccupancyCalibrated, OccupancyReset
 from streams.sinks.base import BatchingSink, SinkError
 
@@ -439,11 +439,26 @@ class PostgresSink(BatchingSink[Event, Origin]):
 
     Args:
         dsn: libpq connection string.
+        timezone: The plant's time zone, for a database the sink migrates
+            first (see :func:`schemas.migrate.migrate`, as the next two).
+        history_backend: ``auto``, ``plain`` or ``timescaledb``.
+        raw_retention_days: Days TimescaleDB keeps raw rows.
     """
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        timezone: str | None = None,
+        history_backend: str = "auto",
+        raw_retention_days: int = DEFAULT_RAW_RETENTION_DAYS,
+    ) -> None:
         super().__init__()
         self.dsn = dsn
+        # How a database this sink migrates first keeps its history.
+        self._timezone = timezone
+        self._history_backend = history_backend
+        self._raw_retention_days = raw_retention_days
         self._conn: psycopg.AsyncConnection | None = None
         self._migrated = False
         #: ``plain`` or ``timescaledb``, read from ``history_settings``.
@@ -453,7 +468,13 @@ class PostgresSink(BatchingSink[Event, Origin]):
         if not self._migrated:
             # Whichever process starts first (worker or API) brings the schema up
             # to date; the migration lock makes concurrent starts safe.
-            await asyncio.to_thread(migrate, self.dsn)
+            await asyncio.to_thread(
+                migrate,
+                self.dsn,
+                timezone=self._timezone,
+                backend=self._history_backend,
+                raw_retention_days=self._raw_retention_days,
+            )
             self._migrated = True
         if self._conn is None or self._conn.closed:
             conn = await psycopg.AsyncConnection.connect(self.dsn)

@@ -51,11 +51,11 @@ from api.history.buckets import (
     history_timezone,
     read_history,
 )
-from api.migrate import migrate, refresh_history
 from api.schema import schema
 from api.state import ApiState
 from schemas.config import PlantConfig
 from schemas.events import CrossingEvent, OccupancyChanged, crossing_id
+from schemas.migrate import migrate, refresh_history
 from streams.core.zones import ZoneGraph, ZoneOccupancy
 from streams.sinks.postgres import PostgresSink
 from tests.harness import ROOT, deploy

@@ -41,11 +41,11 @@ from starlette.applications import Starlette
 
 from api.history import history_export_route
 from api.history.buckets import MAX_POINTS
-from api.migrate import migrate, refresh_history
 from api.schema import schema
 from api.state import ApiState
 from schemas.config import LineConfig, PlantConfig, load_plant_config
 from schemas.events import CrossingEvent, OccupancyChanged, crossing_id
+from schemas.migrate import migrate, refresh_history
 from schemas.operations import OccupancyCalibrated
 from streams.core.zones import ZoneGraph, ZoneOccupancy
 from streams.sinks.postgres import PostgresSink
@@ -809,7 +809,7 @@ async def test_timescaledb_rows_equal_plain_rows(
 
 def test_plain_migration_sql_matches_timescaledb_relations() -> None:
     # Both storage paths define the same twelve relations.
-    migrations = ROOT / "api" / "migrations"
+    migrations = ROOT / "schemas" / "sql"
     plain = (migrations / "002_history.plain.sql").read_text()
     timescale = (migrations / "002_history.timescaledb.sql").read_text()
     for kind in KINDS:
@@ -833,7 +833,7 @@ async def test_a_database_with_rows_from_before_history_gets_them_in_history(
     try:
         # The database as the code before history left it: every other
         # migration applied, occupancy changes stored without derived columns.
-        migrations = ROOT / "api" / "migrations"
+        migrations = ROOT / "schemas" / "sql"
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(
                 "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"

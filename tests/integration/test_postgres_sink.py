@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from api.migrate import DatabaseTooNewError, available, migrate
 from schemas.events import CrossingEvent, OccupancyChanged, occupancy_change_id
+from schemas.migrate import DatabaseTooNewError, available, migrate
 from streams.sinks.postgres import PostgresSink
 from tests.harness import Namespace
 

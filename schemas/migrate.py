@@ -1,6 +1,6 @@
 """Versioned SQL migrations, applied in order and recorded in ``schema_migrations``.
 
-Files are ``api/migrations/NNN_name.sql``. Re-running is a no-op. A database
+Files are ``schemas/sql/NNN_name.sql``. Re-running is a no-op. A database
 that has a migration newer than this code refuses to be used, with a clear
 message, rather than being written by an older program.
 
@@ -10,22 +10,24 @@ first, then the variant of the database's storage path, in one transaction.
 The path is chosen once, by the first migration that has variants, and kept
 in ``history_settings``: TimescaleDB when the extension is installed, or
 available and preloaded (``shared_preload_libraries``); plain PostgreSQL
-otherwise. ``OCC_HISTORY_BACKEND=plain|timescaledb`` forces a choice.
+otherwise (``backend="auto"``); ``plain`` or ``timescaledb`` forces a choice.
 
 Migrations may use placeholders, filled in as SQL literals: ``{{backend}}``,
 ``{{timezone}}`` (the plant's time zone, for day and month buckets),
 ``{{day_source}}`` (``hour``, or ``minute`` in time zones whose UTC offset is
 not a whole number of hours) and ``{{raw_retention}}`` (how long TimescaleDB
-keeps raw rows; ``OCC_RAW_RETENTION_DAYS``, default 30).
+keeps raw rows; default 30 days).
 
-Command: ``python -m api.migrate [--refresh-history [--since T]]`` (uses
-``OCC_DATABASE_URL`` and the time zone of ``OCC_PLANT_CONFIG``).
+Every parameter is explicit: this module reads no environment and no
+settings. The command ``python -m streams.cli.migrate [--refresh-history
+[--since T]]`` takes them from the ``OCC_*`` settings (``OCC_DATABASE_URL``,
+the time zone of ``OCC_PLANT_CONFIG``, ``OCC_HISTORY_BACKEND``,
+``OCC_RAW_RETENTION_DAYS``), as do the API and the sink, which migrate at start.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import re
 import time
 from datetime import UTC, datetime, timedelta
@@ -36,22 +38,29 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import psycopg
 from psycopg import sql
 
+from schemas.config import load_plant_config
+
 __all__ = [
+    "DEFAULT_RAW_RETENTION_DAYS",
     "MIGRATIONS_DIR",
     "MIN_RAW_RETENTION_DAYS",
     "Backend",
+    "BackendChoice",
     "DatabaseTooNewError",
     "MigrationError",
     "available",
     "migrate",
+    "plant_timezone",
     "refresh_history",
 ]
 
 logger = logging.getLogger(__name__)
 
 Backend = Literal["plain", "timescaledb"]
+#: What a caller asks for: a path, or ``auto`` (TimescaleDB when it is usable).
+BackendChoice = Backend | Literal["auto"]
 
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).parent / "sql"
 _NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 # Any constant works; it keeps two processes from migrating at once.
@@ -59,6 +68,8 @@ _LOCK_KEY = 0x6F636375
 #: Raw rows must outlive the widest refresh window of the minute aggregates
 #: (7 days), or a refresh would find them gone and empty its buckets.
 MIN_RAW_RETENTION_DAYS = 8
+#: Days TimescaleDB keeps raw rows unless told otherwise.
+DEFAULT_RAW_RETENTION_DAYS = 30
 _ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -89,12 +100,13 @@ def _has_variants(path: Path) -> bool:
     return any(_variant(path, b) is not None for b in ("plain", "timescaledb"))
 
 
-def plant_timezone() -> str:
-    """The time zone of the plant configuration (``OCC_PLANT_CONFIG``), or UTC."""
-    from schemas.config import load_plant_config
-    from streams.settings import Settings
+def plant_timezone(plant_config: str | Path) -> str:
+    """The time zone of a plant configuration file, or UTC if there is none.
 
-    configured = Path(Settings().plant_config)
+    A relative path is looked up from the working directory, then from the
+    project's root.
+    """
+    configured = Path(plant_config)
     for path in (configured, _ROOT / configured):
         if path.is_file():
             return load_plant_config(path).timezone
@@ -163,25 +175,24 @@ def migrate(
     dsn: str,
     *,
     timezone: str | None = None,
-    backend: Backend | Literal["auto"] | None = None,
-    raw_retention_days: int | None = None,
+    backend: BackendChoice | str = "auto",
+    raw_retention_days: int = DEFAULT_RAW_RETENTION_DAYS,
 ) -> list[int]:
     """Apply pending migrations; return the versions applied.
 
     Args:
         dsn: libpq connection string.
-        timezone: IANA zone of day and month buckets; default: the plant
-            configuration's. Fixed by the migration that creates the history.
-        backend: ``plain``, ``timescaledb`` or ``auto`` (default:
-            ``OCC_HISTORY_BACKEND``, else ``auto``). Fixed by the first
+        timezone: IANA zone of day and month buckets (the plant's, see
+            :func:`plant_timezone`; None: UTC). Fixed by the migration that
+            creates the history.
+        backend: ``plain``, ``timescaledb`` or ``auto``. Fixed by the first
             migration with variants; asking for the other one later is an error.
-        raw_retention_days: Days TimescaleDB keeps raw rows (default:
-            ``OCC_RAW_RETENTION_DAYS``, else 30); at least
+        raw_retention_days: Days TimescaleDB keeps raw rows; at least
             :data:`MIN_RAW_RETENTION_DAYS`.
     """
     migrations = available()
     newest_known = max((v for v, _, _ in migrations), default=0)
-    requested = backend or os.environ.get("OCC_HISTORY_BACKEND", "auto")
+    requested = backend
     if requested not in ("auto", "plain", "timescaledb"):
         raise MigrationError(f"history backend must be auto, plain or timescaledb: {requested!r}")
     applied: list[int] = []
@@ -260,7 +271,7 @@ def migrate(
 def refresh_history(conn: psycopg.Connection, start: datetime | None = None) -> int:
     """TimescaleDB path: refresh every history aggregate from ``start`` on (default: all).
 
-    The refresh policies cover the last week. Run this (``python -m api.migrate
+    The refresh policies cover the last week. Run this (``python -m streams.cli.migrate
     --refresh-history [--since ISO-TIME]``) after loading or replaying older
     raw rows, or after events arrived more than a week late. Minutes first,
     then hours, days and months, each from the level below. A no-op on the
@@ -301,13 +312,13 @@ def _template_values(
     backend: Backend,
     stored: dict[str, str] | None,
     timezone: str | None,
-    retention_days: int | None,
+    retention_days: int,
 ) -> dict[str, str]:
     """Placeholder values: from ``history_settings`` once it exists, else chosen now."""
     if stored is not None:
         tz, day_source, days = stored["timezone"], stored["day_source"], int(stored["days"])
     else:
-        tz = timezone or plant_timezone()
+        tz = timezone or "UTC"
         try:
             ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError) as e:
@@ -316,7 +327,7 @@ def _template_values(
         if known is None:
             raise MigrationError(f"PostgreSQL does not know the time zone {tz!r}")
         day_source = "hour" if whole_hour_offsets(tz) else "minute"
-        days = retention_days or int(os.environ.get("OCC_RAW_RETENTION_DAYS", "30"))
+        days = retention_days
     if days < MIN_RAW_RETENTION_DAYS:
         raise MigrationError(
             f"raw retention of {days} days is shorter than the {MIN_RAW_RETENTION_DAYS} days "
@@ -332,30 +343,3 @@ def _template_values(
         "day_source": day_source,  # part of relation names, so no quotes
         "raw_retention": f"INTERVAL '{days} days'",
     }
-
-
-def main(argv: list[str] | None = None) -> None:
-    import argparse
-
-    from streams.settings import Settings
-
-    parser = argparse.ArgumentParser(description="Apply pending database migrations.")
-    parser.add_argument(
-        "--refresh-history",
-        action="store_true",
-        help="then refresh the TimescaleDB history aggregates (after loading old rows)",
-    )
-    parser.add_argument("--since", type=datetime.fromisoformat, help="refresh from this time on")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    dsn = Settings().database_url
-    applied = migrate(dsn)
-    print(f"migrations applied: {applied or 'none (up to date)'}")
-    if args.refresh_history:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            n = refresh_history(conn, args.since)
-        print(f"history aggregates refreshed: {n}")
-
-
-if __name__ == "__main__":
-    main()

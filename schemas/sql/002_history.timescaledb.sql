@@ -181,7 +181,7 @@ GROUP BY line_id, time_bucket(INTERVAL '1 month', bucket, {{timezone}})
 WITH NO DATA;
 
 -- Refresh policies. Minute aggregates read raw rows: their window (7 days)
--- stays well inside raw retention ({{raw_retention}}, checked by api/migrate.py),
+-- stays well inside raw retention ({{raw_retention}}, checked by schemas/migrate.py),
 -- so a refresh never finds dropped raw rows and never loses aggregates.
 -- Coarser aggregates read the level below, which is kept forever.
 SELECT add_continuous_aggregate_policy(v, start_offset => INTERVAL '7 days',
@@ -205,7 +205,7 @@ ALTER TABLE crossings SET (timescaledb.compress,
 ALTER TABLE occupancy_samples SET (timescaledb.compress,
                                    timescaledb.compress_segmentby = 'zone_id',
                                    timescaledb.compress_orderby = 'at, id');
--- Their first runs wait an hour: api/migrate.py first materialises any raw
+-- Their first runs wait an hour: schemas/migrate.py first materialises any raw
 -- rows the database already had (older than retention, say), right after
 -- this transaction commits.
 SELECT add_compression_policy(t, compress_after => INTERVAL '7 days',

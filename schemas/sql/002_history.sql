@@ -1,4 +1,4 @@
--- History, part common to both storage paths. api/migrate.py runs this file,
+-- History, part common to both storage paths. schemas/migrate.py runs this file,
 -- then 002_history.plain.sql or 002_history.timescaledb.sql in the same
 -- transaction, and fills in the placeholders in double braces (chosen once, here, for the
 -- life of the database).
