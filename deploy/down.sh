@@ -9,7 +9,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ensure_run_dir
 cd "$OCC_REPO_ROOT"
 
-stop_pid "$OCC_RUN_DIR/pids/camera.pid" "producers.simulator" 10 camera
+stop_pid "$OCC_RUN_DIR/pids/camera.pid" "producers.simulation" 10 camera
 stop_pid "$OCC_RUN_DIR/pids/api.pid" "api.app:app" 15 api
 stop_pid "$OCC_RUN_DIR/pids/worker.pid" "streams worker" 30 worker
 bash deploy/kafka.sh stop

@@ -52,7 +52,7 @@ start_bg worker "streams worker" bash deploy/supervise.sh worker \
     "$PY" -m streams worker -l info --without-web
 start_bg api "api.app:app" "$PY" -m uvicorn api.app:app --host "${OCC_API_HOST:-127.0.0.1}" --port "$OCC_API_PORT"
 if [[ "${OCC_NO_SIMULATOR:-0}" != 1 ]]; then
-    start_bg camera "producers.simulator" "$PY" -m producers.simulator \
+    start_bg camera "producers.simulation" "$PY" -m producers.simulation \
         --realtime --loop --people "${OCC_SIM_PEOPLE:-60}" --stay-fraction 0.1
 fi
 

@@ -84,7 +84,7 @@ def read_mot(
 
 def main(argv: list[str] | None = None) -> None:
     """Command line: publish a MOT file to ``detections.v1`` as one camera."""
-    from producers.simulator import publish
+    from producers.publish import publish
     from streams.settings import Settings
 
     settings = Settings()

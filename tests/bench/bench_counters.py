@@ -4,7 +4,7 @@ Run with ``.venv/bin/python tests/bench/bench_counters.py`` (``--help`` for
 options) after installing the peers (see ``bench_requirements`` below). Not a
 test: pytest does not collect ``tests/bench``.
 
-1. *Accuracy.* Every scenario of :mod:`producers.scenarios` is fed, frame by
+1. *Accuracy.* Every scenario of :mod:`producers.simulation.scenarios` is fed, frame by
    frame and track by track, to each counter:
 
    * this project's :class:`streams.core.counting.LineCounter`, with the lines as
@@ -62,7 +62,7 @@ if str(ROOT) not in sys.path:
 
 import numpy as np  # noqa: E402
 
-from producers.scenarios import SCENARIOS, Scenario  # noqa: E402
+from producers.simulation.scenarios import SCENARIOS, Scenario  # noqa: E402
 from schemas.config import LineConfig  # noqa: E402
 from schemas.events import FrameDetections  # noqa: E402
 from streams.core.counting import LineCounter  # noqa: E402

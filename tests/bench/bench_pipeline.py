@@ -34,7 +34,7 @@ import psycopg
 import websockets
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from producers.simulator import Scene
+from producers.simulation.scene import Scene
 from schemas.config import PlantConfig, load_plant_config
 from schemas.events import FrameDetections
 from streams.core.counting import LineCounter

@@ -37,7 +37,7 @@ import pytest
 import websockets
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from producers.simulator import Scene
+from producers.simulation.scene import Scene
 from schemas.config import load_plant_config
 from schemas.events import FrameDetections, ZoneDelta
 from streams.core.alerts import ZoneAlerts

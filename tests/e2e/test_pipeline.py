@@ -18,7 +18,7 @@ import pytest
 import websockets
 from aiokafka import AIOKafkaConsumer
 
-from producers.simulator import Scene
+from producers.simulation.scene import Scene
 from schemas.config import load_plant_config
 from tests.harness import (
     ROOT,

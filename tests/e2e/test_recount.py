@@ -13,7 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from producers.simulator import Scene
+from producers.simulation.scene import Scene
 from schemas.config import LineConfig, load_plant_config
 from tests.harness import ROOT, Namespace, Process, create_topics, publish_frames
 from tests.harness import worker as start_worker

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from producers.simulator import Scene
+from producers.simulation.scene import Scene
 from schemas.config import load_plant_config
 from tests.harness import ROOT, Namespace, Process, create_topics, publish_frames
 from tests.harness import worker as start_worker

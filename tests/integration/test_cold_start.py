@@ -31,7 +31,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from faust.types import TP
 
-from producers.simulator import Scene
+from producers.simulation.scene import Scene
 from schemas.config import load_plant_config
 from streams import admin
 from streams.readiness import READY_MESSAGE, Readiness

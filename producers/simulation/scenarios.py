@@ -2,7 +2,7 @@
 
 Every scenario is a seeded, pure description of one camera: its counting
 lines, the people walking through its view and what they really did. Where
-the simple scene of :mod:`producers.simulator` has everybody walk neatly across
+the simple scene of :mod:`producers.simulation.scene` has everybody walk neatly across
 one line, these reproduce the situations where counters drift: dense crowds,
 groups side by side, detector jitter, people hovering on the line, U-turns,
 5 fps, occlusions that make the tracker switch ids, people walking along the

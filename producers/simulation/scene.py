@@ -7,25 +7,23 @@ from one side of the line to the other at walking speed. The simulator knows
 where everybody is, so it knows the true entries, exits and occupancy of
 every zone and the true in/out count of every line.
 
-The scene generation is pure (seeded, no I/O); :func:`main` publishes it to
-Kafka at real-time pace or as fast as possible.
+The scene generation is pure (seeded, no I/O); ``python -m
+producers.simulation`` (:mod:`producers.simulation.cli`) publishes it to Kafka
+at real-time pace or as fast as possible.
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import logging
 import random
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from schemas.config import OUTSIDE, LineConfig, PlantConfig, load_plant_config
+from schemas.config import OUTSIDE, LineConfig, PlantConfig
 from schemas.events import FrameDetections, Track
 
-__all__ = ["GroundTruth", "Scene", "Walk", "main"]
+__all__ = ["GroundTruth", "Scene", "Walk"]
 
 logger = logging.getLogger(__name__)
 
@@ -250,92 +248,3 @@ def _proper_cross(
     d1, d2 = orient(ax, ay, bx, by, px, py), orient(ax, ay, bx, by, qx, qy)
     d3, d4 = orient(px, py, qx, qy, ax, ay), orient(px, py, qx, qy, bx, by)
     return d1 * d2 < 0 and d3 * d4 < 0
-
-
-async def publish(
-    frames: Iterator[FrameDetections],
-    bootstrap: str,
-    topic: str,
-    realtime: bool,
-    start: datetime,
-) -> int:
-    """Publish frames keyed by camera id; return how many were sent."""
-    from aiokafka import AIOKafkaProducer  # I/O lives at the edge, not in the scene
-
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all")
-    await producer.start()
-    sent = 0
-    wall0 = time.monotonic()
-    try:
-        for frame in frames:
-            if realtime:
-                due = (frame.captured_at - start).total_seconds() - (time.monotonic() - wall0)
-                if due > 0:
-                    await asyncio.sleep(due)
-            await producer.send(
-                topic,
-                key=frame.camera_id.encode(),
-                value=frame.model_dump_json().encode(),
-                # The record's timestamp is the capture time, so a recount can
-                # find a period's offsets by event time.
-                timestamp_ms=int(frame.captured_at.timestamp() * 1000),
-            )
-            sent += 1
-        await producer.flush()
-    finally:
-        await producer.stop()
-    return sent
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Command line: ``python -m producers.simulator --config config/demo-plant.toml``."""
-    from streams.settings import Settings
-
-    settings = Settings()
-    parser = argparse.ArgumentParser(description="Publish a simulated scene to Kafka.")
-    parser.add_argument("--config", default=settings.plant_config)
-    parser.add_argument("--people", type=int, default=200)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--fps", type=float, default=10.0)
-    parser.add_argument("--stay-fraction", type=float, default=0.2)
-    parser.add_argument("--realtime", action="store_true", help="pace frames at capture time")
-    parser.add_argument("--loop", action="store_true", help="play new scenes forever")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    plant = load_plant_config(args.config)
-    seed = args.seed
-    while True:
-        start = datetime.now(UTC)
-        scene = Scene(
-            plant,
-            people=args.people,
-            seed=seed,
-            fps=args.fps,
-            stay_fraction=args.stay_fraction,
-            start=start,
-        )
-        logger.info(
-            "scene seed=%d: %d people, %d crossings over %.0f s; truth %s",
-            seed,
-            args.people,
-            scene.truth.crossings,
-            scene.duration,
-            scene.truth.zones,
-        )
-        n = asyncio.run(
-            publish(
-                scene.frames(),
-                settings.kafka_bootstrap_servers,
-                settings.topic("detections"),
-                args.realtime,
-                start,
-            )
-        )
-        logger.info("published %d frames", n)
-        if not args.loop:
-            break
-        seed += 1
-
-
-if __name__ == "__main__":
-    main()

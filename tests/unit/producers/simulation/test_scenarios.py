@@ -2,7 +2,7 @@ import itertools
 
 import pytest
 
-from producers.scenarios import (
+from producers.simulation.scenarios import (
     SCENARIOS,
     TRUTH_MARGIN_PX,
     Person,
