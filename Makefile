@@ -16,8 +16,8 @@ down: ## Stop everything that `make up` started
 test: ## Lint, type-check and run every test against real Kafka and PostgreSQL
 	bash deploy/test.sh
 
-lint: ## ruff lint and format check
-	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+lint: ## ruff lint and format check, import rules (import-linter)
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/lint-imports
 
 format: ## Format the code
 	.venv/bin/ruff format . && .venv/bin/ruff check --fix .

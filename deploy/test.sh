@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: set up the virtualenv, lint, type-check,
-# check the generated JSON Schemas, then pytest (unit, integration, end-to-end).
+# check the import rules (pyproject.toml [tool.importlinter]), check the
+# generated JSON Schemas, then pytest (unit, integration, end-to-end).
 # The integration tests start Kafka and PostgreSQL through deploy/ and stop what
 # they started. Extra arguments go to pytest.
 set -euo pipefail
@@ -21,6 +22,8 @@ log "ruff"
 .venv/bin/ruff format --check .
 log "mypy"
 .venv/bin/mypy schemas streams producers api
+log "import rules"
+.venv/bin/lint-imports
 log "JSON Schemas"
 .venv/bin/python -m schemas.export --check
 log "pytest"
