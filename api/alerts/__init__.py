@@ -1,4 +1,5 @@
-"""Alerts: list, resolve by hand, and follow live."""
+"""Alerts: list, resolve by hand, and follow live (GraphQL types, queries, mutations,
+subscriptions). Imports :mod:`schemas` and the API's own modules."""
 
 from api.alerts.mutations import AlertMutation
 from api.alerts.queries import AlertQuery

@@ -1,4 +1,6 @@
-"""Zones: live occupancy, entries and exits."""
+"""Zones: live occupancy, entries and exits.
+
+Imports :mod:`schemas` and the API's own modules."""
 
 from api.zones.queries import ZoneQuery
 from api.zones.subscriptions import ZoneSubscription
