@@ -127,6 +127,30 @@ def _ts(t: float) -> datetime:
     return datetime.fromtimestamp(t, tz=UTC)
 
 
+class _RecentIds:
+    """The newest ``size`` ids, for de-duplication with bounded memory."""
+
+    def __init__(self, size: int) -> None:
+        self._order: deque[str] = deque(maxlen=size)
+        self._set: set[str] = set()
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._set
+
+    def add(self, key: str) -> bool:
+        """Remember ``key``; False if it was remembered already."""
+        if key in self._set:
+            return False
+        if len(self._order) == self._order.maxlen:
+            self._set.discard(self._order[0])
+        self._order.append(key)
+        self._set.add(key)
+        return True
+
+    def ids(self) -> list[str]:
+        return list(self._order)
+
+
 class ZoneOccupancy:
     """Occupancy of one zone, folded from its inputs in event-time order.
 
@@ -201,10 +225,8 @@ class ZoneOccupancy:
         self._pending: dict[str, tuple[_Key, ZoneInput]] = {}
         # (event time, delta) of the newest folded crossings, for late corrections.
         self._log: deque[tuple[float, int]] = deque(maxlen=self.LOG_SIZE)
-        self._commands: deque[str] = deque(maxlen=self.COMMAND_MEMORY)
-        self._recent: deque[str] = deque(maxlen=self.LOG_SIZE)  # without sources only
-        self._recent_set: set[str] = set()
-        self._command_set: set[str] = set()
+        self._commands = _RecentIds(self.COMMAND_MEMORY)
+        self._recent = _RecentIds(self.LOG_SIZE)  # delta ids, without sources only
         # Wall time at which each source's progress last moved (not persisted:
         # a restarted worker gives every source a fresh grace period).
         self._moved_at: dict[str, float] = {}
@@ -237,12 +259,8 @@ class ZoneOccupancy:
             if not self.sources:
                 # Tools feeding their own order: no per-source order to rely on,
                 # so de-duplicate by the ids of the newest LOG_SIZE deltas.
-                if item.crossing_id.hex in self._recent_set:
+                if not self._recent.add(item.crossing_id.hex):
                     return []
-                if len(self._recent) == self._recent.maxlen:
-                    self._recent_set.discard(self._recent[0])
-                self._recent.append(item.crossing_id.hex)
-                self._recent_set.add(item.crossing_id.hex)
             elif hw <= self._high_water.get(item.camera_id, (-math.inf, "")):
                 return []  # redelivered
             self._high_water[item.camera_id] = max(
@@ -254,7 +272,7 @@ class ZoneOccupancy:
             key: _Key = (t, _RANK_DELTA, item.crossing_id.hex)
         else:
             cid = item.id.hex
-            if cid in self._command_set or cid in self._pending:
+            if cid in self._commands or cid in self._pending:
                 return []
             key = (item.at.timestamp(), _RANK_COMMAND, cid)
         if not self.sources:
@@ -335,7 +353,7 @@ class ZoneOccupancy:
     def _fold_command(
         self, command: OccupancyCalibrated | OccupancyReset, t: float, *, late: bool
     ) -> OccupancyChanged | None:
-        self._remember(command.id.hex)
+        self._commands.add(command.id.hex)
         if isinstance(command, OccupancyReset):
             # A reset at or before the last one is a re-emission (a restarted
             # worker) and must not zero the counts gathered since.
@@ -349,12 +367,6 @@ class ZoneOccupancy:
         self.corrected_at = t
         cause = "calibration" if isinstance(command, OccupancyCalibrated) else "reset"
         return self._changed(t, cause, command.id, False)
-
-    def _remember(self, command_id: str) -> None:
-        if len(self._commands) == self._commands.maxlen:
-            self._command_set.discard(self._commands[0])
-        self._commands.append(command_id)
-        self._command_set.add(command_id)
 
     def _changed(
         self, t: float, cause: str, cause_id: uuid.UUID, clamped: bool
@@ -392,8 +404,8 @@ class ZoneOccupancy:
             "high_water": {s: list(k) for s, k in self._high_water.items()},
             "pending": [item.model_dump(mode="json") for _, item in self._pending.values()],
             "log": [list(e) for e in self._log],
-            "commands": list(self._commands),
-            "recent": list(self._recent),
+            "commands": self._commands.ids(),
+            "recent": self._recent.ids(),
         }
 
     @classmethod
@@ -427,7 +439,8 @@ class ZoneOccupancy:
             zone._pending[key[2]] = (key, item)
         zone._log.extend((float(t), int(d)) for t, d in data.get("log", []))
         for cid in data.get("commands", []):
-            zone._remember(str(cid))
-        zone._recent.extend(str(r) for r in data.get("recent", []) if isinstance(r, str))
-        zone._recent_set = set(zone._recent)
+            zone._commands.add(str(cid))
+        for r in data.get("recent", []):
+            if isinstance(r, str):
+                zone._recent.add(r)
         return zone
