@@ -176,21 +176,41 @@ class ZoneDelta(_Event):
 
 
 class SourceProgress(_Event):
-    """Internal topic ``zone-deltas.v1`` (key: zone id): a camera's progress mark.
+    """Internal topic ``zone-deltas.v1``: cameras' progress marks for some zones.
 
-    "Every delta that camera ``camera_id`` will send to zone ``zone_id`` from
-    frames captured up to ``source_time`` has been sent before this record."
-    The crossings agent sends deltas and marks to a zone's partition in frame
-    order, and Kafka keeps that order within a partition, so the zone can fold
-    everything up to the smallest mark of the cameras that feed it in
-    event-time order, whatever the interleaving of the cameras' partitions.
+    "For every camera ``c`` in ``marks``: every delta that ``c`` will send to
+    any zone of ``zone_ids`` from frames captured up to ``marks[c]`` has been
+    sent before this record." The crossings agent sends deltas and marks to a
+    zone's partition in frame order, and Kafka keeps that order within a
+    partition, so a zone can fold everything up to the smallest mark of the
+    cameras that feed it in event-time order, whatever the interleaving of
+    the cameras' partitions. A zone takes the marks of its own cameras and
+    ignores the others.
+
+    Version 2 carries many cameras and zones: a worker sends one record per
+    partition of ``zone-deltas.v1`` and tick, listing the zones of that
+    partition (its key is the first of them), instead of one record per camera
+    and zone. A version-1 record (``zone_id``, ``camera_id``, ``source_time``)
+    reads as ``zone_ids=[zone_id]``, ``marks={camera_id: source_time}``.
     """
 
     type: Literal["SourceProgress"] = "SourceProgress"
-    schema_version: Literal[1] = 1
-    zone_id: Identifier
-    camera_id: Identifier
-    source_time: UtcDatetime = Field(description="Capture time of the newest frame covered, UTC.")
+    schema_version: Literal[1, 2] = 2
+    zone_ids: list[Identifier] = Field(min_length=1, description="The zones the marks are for.")
+    marks: dict[Identifier, UtcDatetime] = Field(
+        min_length=1,
+        description="Camera id -> capture time of its newest frame covered, UTC.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _version_1(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "zone_id" in data and "zone_ids" not in data:
+            data = dict(data)
+            zone_id, camera_id = data.pop("zone_id"), data.pop("camera_id", None)
+            source_time = data.pop("source_time", None)
+            return {**data, "zone_ids": [zone_id], "marks": {camera_id: source_time}}
+        return data
 
 
 class OccupancyChanged(_Event):

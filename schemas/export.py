@@ -36,7 +36,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "FrameDetections.v1": FrameDetections,
     "CrossingEvent.v1": CrossingEvent,
     "ZoneDelta.v2": ZoneDelta,
-    "SourceProgress.v1": SourceProgress,
+    "SourceProgress.v2": SourceProgress,
     "OccupancyChanged.v1": OccupancyChanged,
     "DeadLetter.v1": DeadLetter,
     "OccupancyCalibrated.v1": OccupancyCalibrated,

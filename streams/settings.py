@@ -42,13 +42,17 @@ class Settings(BaseSettings):
     #: Wall-clock seconds a camera may make no progress before the zones it
     #: feeds stop waiting for it (its later inputs are then folded late).
     settle_stall_s: float = Field(default=30.0, gt=0)
-    #: Wall-clock seconds between a camera's progress marks to its zones.
-    progress_interval_s: float = Field(default=0.25, gt=0)
+    #: Wall-clock seconds between progress marks (one record per partition of
+    #: zone-deltas.v1 and worker) when no deltas were sent: how long a change
+    #: may wait for the marks of cameras that had no crossings.
+    progress_interval_s: float = Field(default=0.05, gt=0)
     #: History storage path of a new database: ``auto`` (TimescaleDB when it
     #: is usable), ``plain`` or ``timescaledb`` (see :mod:`schemas.migrate`).
     history_backend: str = "auto"
     #: Days TimescaleDB keeps raw crossings and occupancy samples (at least 8).
     raw_retention_days: int = 30
+    #: Producer linger (ms): how long the worker's producer waits to fill a batch.
+    producer_linger_ms: float = Field(default=2.0, ge=0)
     sink_batch_size: int = Field(default=2000, ge=1)
     sink_batch_seconds: float = Field(default=0.25, gt=0)
     #: Alert notifications (optional): a webhook URL and/or an SMTP relay.

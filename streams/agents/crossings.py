@@ -1,36 +1,45 @@
 """detections.v1 -> crossings.v1 and zone-deltas.v1 (deltas and progress marks).
 
-One ``LineCounter`` per camera, its state in the ``track-state`` table. The
-outputs of a frame are sent and acknowledged *before* the table records that
-the frame was processed, so after a crash either the state is behind (the
-frame is processed again and yields the same event ids, which consumers
-de-duplicate) or the outputs are already in Kafka. Nothing is lost.
+One ``LineCounter`` per camera, its state in the ``track-state`` table. Frames
+are handled in batches (:mod:`streams.runtime.batches`): the outputs of a
+batch are sent and acknowledged together *before* the table records, once
+per camera, how far each camera got, and only then is the batch acked. After
+a crash either the state is behind (the frames are processed again and yield
+the same event ids, which consumers de-duplicate) or the outputs are already
+in Kafka. Nothing is lost.
 
 Order contract with the zone agent (:class:`streams.core.zones.ZoneOccupancy`):
 a frame's deltas go out sorted by crossing id and carry the frame's capture
-time; every ``progress_interval_s`` a :class:`SourceProgress` mark tells each
-zone a camera feeds how far that camera's frames are done. Marks are sent
-only for frames whose deltas are already queued in the producer, and Kafka
-keeps the order within the zone's partition, so a mark never overtakes a
-delta it covers.
+time; after every batch, and every ``progress_interval_s``,
+one :class:`SourceProgress` record per partition of ``zone-deltas.v1`` tells
+the zones of that partition how far the cameras feeding them are done.
+Marks cover only frames whose deltas are already queued in the producer, and
+Kafka keeps the order within a partition, so a mark never overtakes a delta
+it covers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from faust import StreamT
+from faust.streams import Stream
+from faust.types import EventT
 from pydantic import ValidationError
 
 from schemas.events import FrameDetections, SourceProgress
 from streams.app import app, graph, plant, settings, topics
 from streams.core.counting import LineCounter
+from streams.runtime.batches import consume_batches, table_set
 from streams.runtime.deadletter import dead_letter
 from streams.runtime.event_clock import clock
 from streams.runtime.gaps import OffsetGapGuard
+from streams.runtime.partitioning import partition_of
+from streams.runtime.produce import send
 from streams.tables.state import track_state
 
 __all__ = ["count_crossings", "counter_for"]
@@ -49,6 +58,17 @@ _marked: dict[str, tuple[float, float]] = {}
 #: Marks are repeated this often (wall seconds) even without progress, so the
 #: zones can tell a stalled camera from a quiet one.
 KEEPALIVE_S = 5.0
+#: Frames per batch, and how long a batch waits to fill (seconds): a short wait
+#: keeps live latency low; under a backlog, batches are full at once.
+BATCH_SIZE = 1000
+BATCH_WITHIN_S = 0.005
+#: camera -> partition of zone-deltas.v1 -> the zones it feeds there.
+_fed_on: dict[str, dict[int, tuple[str, ...]]] = {}
+for _camera in plant.cameras:
+    _parts: dict[int, list[str]] = {}
+    for _zone in graph.zones_fed_by(_camera.id):
+        _parts.setdefault(partition_of(_zone.encode(), settings.partitions), []).append(_zone)
+    _fed_on[_camera.id] = {p: tuple(z) for p, z in _parts.items()}
 
 
 def _forget_progress(sender: Any, /, *args: Any, **kwargs: Any) -> None:
@@ -89,13 +109,17 @@ def _validate(frame: FrameDetections) -> str | None:
     return None
 
 
-@app.agent(topics.detections)
-async def count_crossings(stream: StreamT[bytes]) -> None:
-    """Turn each frame's tracks into crossings; dead-letter what cannot be read."""
-    async for event in stream.events():
+async def _handle(events: Sequence[EventT]) -> list[EventT]:
+    """Count one batch of frames; return the events to ack (see the module docstring)."""
+    admitted: list[EventT] = []
+    pending: list[Awaitable[Any]] = []
+    # camera -> its counter and the last event of its frames in this batch.
+    touched: dict[str, tuple[LineCounter, EventT]] = {}
+    for event in events:
         message = event.message
         if not await _guard.admit(message):
             continue
+        admitted.append(event)
         try:
             frame = FrameDetections.model_validate_json(event.value)
         except ValidationError as e:
@@ -105,55 +129,94 @@ async def count_crossings(stream: StreamT[bytes]) -> None:
         if problem is not None:
             await dead_letter(message, problem)
             continue
-        if frame.camera_id not in clock.liveness.last_seen:
-            stored = track_state.get(frame.camera_id)
+        camera_id = frame.camera_id
+        if camera_id not in clock.liveness.last_seen:
+            stored = track_state.get(camera_id)
             if stored is not None:
-                clock.seed(frame.camera_id, float(stored["last_time"]), message.partition)
-        await clock.on_frame(frame.camera_id, frame.captured_at.timestamp(), message.partition)
-        counter = counter_for(frame.camera_id)
+                clock.seed(camera_id, float(stored["last_time"]), message.partition)
+        await clock.on_frame(camera_id, frame.captured_at.timestamp(), message.partition)
+        seen = touched.get(camera_id)
+        # Within a batch the counter runs ahead of the table: use it as it is.
+        counter = seen[0] if seen is not None else counter_for(camera_id)
         before = counter.last_time
         crossings = counter.trigger(frame)
         if crossings:
             # Sorted by id: per camera and zone, (source time, id) only grows,
             # which is how the zone tells a redelivery from a new delta.
             crossings.sort(key=lambda c: c.id.hex)
-            pending = []
             for c in crossings:
                 pending.append(
-                    await topics.crossings.send(
-                        key=c.camera_id.encode(), value=c.model_dump_json().encode(), force=True
+                    await send(
+                        app, topics.crossings, c.camera_id.encode(), c.model_dump_json().encode()
                     )
                 )
                 for d in graph.deltas(c, frame.captured_at):
                     pending.append(
-                        await topics.zone_deltas.send(
-                            key=d.zone_id.encode(), value=d.model_dump_json().encode(), force=True
+                        await send(
+                            app,
+                            topics.zone_deltas,
+                            d.zone_id.encode(),
+                            d.model_dump_json().encode(),
                         )
                     )
-            _done[frame.camera_id] = counter.last_time  # queued: their order is fixed
-            await asyncio.gather(*pending)
-        elif counter.last_time > before:
-            _done[frame.camera_id] = counter.last_time
-        track_state[frame.camera_id] = counter.state_dict()
+        if crossings or counter.last_time > before:
+            _done[camera_id] = counter.last_time  # queued: their order is fixed
+        touched[camera_id] = (counter, event)
+    if touched:
+        # Marks right behind the batch: a zone can settle its deltas at once
+        # instead of waiting for the timer.
+        await _send_marks()
+    if pending:
+        await asyncio.gather(*pending)
+    for camera_id, (counter, event) in touched.items():
+        table_set(track_state, camera_id, counter.state_dict(), event)
+    return admitted
 
 
-@app.timer(interval=settings.progress_interval_s)
-async def send_progress() -> None:
-    """Tell each zone how far its cameras' frames are done (see the module docstring)."""
+@app.agent(topics.detections)
+async def count_crossings(stream: StreamT[bytes]) -> None:
+    """Turn each frame's tracks into crossings; dead-letter what cannot be read."""
+    await consume_batches(
+        cast(Stream, stream),
+        _handle,
+        agent="count_crossings",
+        size=BATCH_SIZE,
+        within=BATCH_WITHIN_S,
+    )
+
+
+async def _send_marks() -> None:
+    """Send the marks of every camera that progressed (or is due a keepalive)."""
     wall = asyncio.get_running_loop().time()
-    pending = []
+    # partition -> (its zones that get marks, camera -> mark)
+    out: dict[int, tuple[set[str], dict[str, datetime]]] = {}
     for camera_id, done in list(_done.items()):
         sent, sent_wall = _marked.get(camera_id, (0.0, 0.0))
         if done <= sent and wall - sent_wall < KEEPALIVE_S:
             continue
         at = datetime.fromtimestamp(done, tz=UTC)
-        for zone_id in graph.zones_fed_by(camera_id):
-            mark = SourceProgress(zone_id=zone_id, camera_id=camera_id, source_time=at)
-            pending.append(
-                await topics.zone_deltas.send(
-                    key=zone_id.encode(), value=mark.model_dump_json().encode(), force=True
-                )
-            )
+        for partition, zones in _fed_on.get(camera_id, {}).items():
+            zone_ids, marks = out.setdefault(partition, (set(), {}))
+            zone_ids.update(zones)
+            marks[camera_id] = at
         _marked[camera_id] = (done, wall)
+    pending = []
+    for partition, (zone_ids, marks) in sorted(out.items()):
+        mark = SourceProgress(zone_ids=sorted(zone_ids), marks=marks)
+        pending.append(
+            await send(
+                app,
+                topics.zone_deltas,
+                mark.zone_ids[0].encode(),
+                mark.model_dump_json().encode(),
+                partition,
+            )
+        )
     if pending:
         await asyncio.gather(*pending)
+
+
+@app.timer(interval=settings.progress_interval_s)
+async def send_progress() -> None:
+    """Marks for cameras that progressed without deltas (see the module docstring)."""
+    await _send_marks()

@@ -6,8 +6,14 @@ zone's :class:`~streams.core.zones.ZoneOccupancy`, which folds them in
 event-time order once every camera feeding the zone has passed them: what
 this agent publishes (and the sink stores) does not depend on how the
 cameras' partitions interleaved. After every settled change the zone's alert
-rules run; the changes and alerts are acknowledged by Kafka before the table
-records the new state, as in the crossings agent.
+rules run.
+
+Inputs are handled in batches (:mod:`streams.runtime.batches`): the changes
+and alerts of a batch are acknowledged by Kafka before the table records the
+zones' new states (once per zone and batch), as in the crossings agent. A
+batch that only moved progress marks is not recorded: after a restart the
+zone waits for the next marks instead (they come every
+``progress_interval_s``), which can delay a settlement but never reorder it.
 """
 
 from __future__ import annotations
@@ -15,20 +21,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable
-from typing import Any
+from collections.abc import Awaitable, Sequence
+from typing import Any, cast
 
 from faust import StreamT
+from faust.streams import Stream
+from faust.types import EventT
 from pydantic import ValidationError
 
-from schemas.events import OccupancyChanged
+from schemas.events import OccupancyChanged, SourceProgress
 from schemas.operations import AlertEvent, OccupancyReset
 from streams.app import app, graph, plant, settings, topics
 from streams.core.alerts import ZoneAlerts
 from streams.core.zones import ZoneOccupancy, parse_zone_input
 from streams.runtime.alerting import send_alerts
+from streams.runtime.batches import consume_batches, table_set
 from streams.runtime.deadletter import dead_letter
 from streams.runtime.gaps import OffsetGapGuard
+from streams.runtime.produce import send
 from streams.tables.state import zone_state
 
 __all__ = ["apply_zone_inputs"]
@@ -87,32 +97,69 @@ def _alerts_for(zone: _Zone, before: int, changes: list[OccupancyChanged]) -> li
     return alerts
 
 
-@app.agent(topics.zone_inputs)
-async def apply_zone_inputs(stream: StreamT[bytes]) -> None:
-    async for event in stream.events():
+#: Inputs per batch, and how long a batch waits to fill (seconds).
+BATCH_SIZE = 1000
+BATCH_WITHIN_S = 0.005
+
+
+async def _handle(events: Sequence[EventT]) -> list[EventT]:
+    """Fold one batch of zone inputs; return the events to ack (see the module docstring)."""
+    admitted: list[EventT] = []
+    pending: list[Awaitable[Any]] = []
+    wall = time.time()
+    # zone -> (its reducer, the last event that changed it materially or None)
+    touched: dict[str, tuple[_Zone, EventT | None]] = {}
+    for event in events:
         if not await _guard.admit(event.message):
             continue
+        admitted.append(event)
         try:
             item = parse_zone_input(event.value)
         except ValidationError as e:
             await dead_letter(event.message, f"invalid zone input: {e}")
             continue
-        if item.zone_id not in _zones:
+        if isinstance(item, SourceProgress):
+            zone_ids = [z for z in item.zone_ids if z in _zones]
+            if not zone_ids:
+                await dead_letter(event.message, f"unknown zones {item.zone_ids!r}")
+                continue
+        elif item.zone_id not in _zones:
             await dead_letter(event.message, f"unknown zone {item.zone_id!r}")
             continue
-        if isinstance(item, OccupancyReset) and event.message.topic != _deltas_topic:
+        elif isinstance(item, OccupancyReset) and event.message.topic != _deltas_topic:
             continue  # the audit copy; the ordered copy comes on the deltas topic
-        zone = _zone_for(item.zone_id)
-        before = zone.occupancy.occupancy
-        changes = zone.occupancy.apply(item, wall_now=time.time())
-        pending: list[Awaitable[Any]] = [
-            await topics.occupancy.send(
-                key=c.zone_id.encode(), value=c.model_dump_json().encode(), force=True
-            )
-            for c in changes
-        ]
-        pending += await send_alerts(_alerts_for(zone, before, changes))
-        if pending:
-            await asyncio.gather(*pending)
-        zone.written = zone.state_dict()
-        zone_state[item.zone_id] = zone.written
+        else:
+            zone_ids = [item.zone_id]
+        for zone_id in zone_ids:
+            seen = touched.get(zone_id)
+            # Within a batch the reducer runs ahead of the table: use it as it is.
+            zone = seen[0] if seen is not None else _zone_for(zone_id)
+            before = zone.occupancy.occupancy
+            changes = zone.occupancy.apply(item, wall_now=wall)
+            for c in changes:
+                pending.append(
+                    await send(
+                        app, topics.occupancy, c.zone_id.encode(), c.model_dump_json().encode()
+                    )
+                )
+            pending += await send_alerts(_alerts_for(zone, before, changes))
+            material = changes or not isinstance(item, SourceProgress)
+            touched[zone_id] = (zone, event if material else (seen[1] if seen else None))
+    if pending:
+        await asyncio.gather(*pending)
+    for zone_id, (zone, last) in touched.items():
+        if last is not None:
+            zone.written = zone.state_dict()
+            table_set(zone_state, zone_id, zone.written, last)
+    return admitted
+
+
+@app.agent(topics.zone_inputs)
+async def apply_zone_inputs(stream: StreamT[bytes]) -> None:
+    await consume_batches(
+        cast(Stream, stream),
+        _handle,
+        agent="apply_zone_inputs",
+        size=BATCH_SIZE,
+        within=BATCH_WITHIN_S,
+    )

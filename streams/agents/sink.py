@@ -10,36 +10,17 @@ violation, and events the database refuses for their content (NUL in text,
 numbers out of range; see :mod:`streams.sinks.postgres`). No single message
 can stop storage, and bad content never raises.
 
-**Acks are manual, and an unexpected error stops the worker hard.** Faust's
-``Stream.take_events`` yields each batch inside ``try/finally`` and acks every
-event of it in the ``finally``, which runs whenever the generator is closed:
-when an exception leaves the loop body (a bug here, a failed dead-letter
-send), and also when the stream stops (``Stream.on_stop`` calls ``aclose()``
-on it) while the body still waits for the database. The consumer commits
-acked offsets on ``on_task_error`` and when it stops, so such a batch would
-be skipped for good without ever reaching PostgreSQL. Hence:
-
-- batches come from ``Stream.noack_take``, which never acks; :func:`consume`
-  acks each event itself, and only after :func:`store` has stored or
-  dead-lettered the whole batch. A cancellation (the worker stopping during
-  an outage) therefore leaves the batch unacked: it is read again after the
-  restart.
-- any other exception around the per-batch work is a bug. Letting it crash
-  the agent would leave the batch unacked in the middle of acked offsets
-  (commits stop there, storage silently lags until a restart), so
-  :func:`consume` logs it as CRITICAL and ends the process with
-  :func:`os._exit` (status 70, ``EX_SOFTWARE``) right there: no ``finally``
-  runs, nothing more is acked or committed, and the restarted worker reads the
-  batch again from the last commit (writes are idempotent). A crash loop on
-  one message cannot come from this rule, since bad content is dead-lettered.
+**Acks are manual, and an unexpected error stops the worker hard**, as in
+every agent (:mod:`streams.runtime.batches`): a batch is acked only once
+:func:`store` has stored or dead-lettered all of it; a cancellation (the
+worker stopping during an outage) leaves it unacked, and any other exception
+ends the process with status 70 before anything of it is acked.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn, cast
 
@@ -52,6 +33,7 @@ from pydantic import ValidationError
 from schemas.events import CrossingEvent, OccupancyChanged
 from schemas.operations import AlertRaised, AlertResolved, OccupancyCalibrated, OccupancyReset
 from streams.app import app, plant, settings, topics
+from streams.runtime.batches import EXIT_STATUS, consume_batches, stop_hard
 from streams.runtime.deadletter import dead_letter
 from streams.runtime.gaps import OffsetGapGuard
 from streams.sinks.base import SinkError
@@ -60,9 +42,6 @@ from streams.sinks.postgres import Event, PostgresSink
 __all__ = ["EXIT_STATUS", "NotStorable", "consume", "parse", "sink_to_postgres", "store"]
 
 logger = logging.getLogger(__name__)
-
-#: Exit status after an unexpected error (``EX_SOFTWARE`` of sysexits.h).
-EXIT_STATUS = 70
 
 _MODELS: dict[str, type[Event]] = {
     m.__name__: m
@@ -145,18 +124,7 @@ async def store(events: Sequence[EventT], sink: PostgresSink[Message]) -> list[E
 
 
 def _stop_hard(exc: BaseException) -> NoReturn:
-    """Log ``exc`` and end the process now, before Faust can ack the batch."""
-    logger.critical(
-        "sink_to_postgres: unexpected %r while storing a batch; stopping the worker with"
-        " status %d before the batch is acknowledged (it is read again after the restart)",
-        exc,
-        EXIT_STATUS,
-        exc_info=exc,
-    )
-    logging.shutdown()  # flush the handlers: os._exit does not
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(EXIT_STATUS)
+    stop_hard("sink_to_postgres", exc)
 
 
 async def consume(
@@ -172,16 +140,18 @@ async def consume(
 
     ``stop`` is called with any exception but a cancellation, before anything
     of the batch is acked, and must not return: the default ends the process
-    (see the module docstring).
+    (see :mod:`streams.runtime.batches`).
     """
-    async for events in stream.noack_take(size, within=within):
-        try:
-            for event in await store(events, sink):
-                await stream.ack(event)
-        except asyncio.CancelledError:
-            raise  # stopping: what is not acked yet is read again after the restart
-        except BaseException as e:
-            stop(e)
+
+    async def handle(events: Sequence[EventT]) -> list[EventT]:
+        return await store(events, sink)
+
+    def stop_agent(agent: str, exc: BaseException) -> NoReturn:
+        stop(exc)
+
+    await consume_batches(
+        stream, handle, agent="sink_to_postgres", size=size, within=within, stop=stop_agent
+    )
 
 
 @app.agent(

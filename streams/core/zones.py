@@ -251,7 +251,9 @@ class ZoneOccupancy:
             for s in self.sources:
                 self._moved_at.setdefault(s, wall_now)
         if isinstance(item, SourceProgress):
-            self._advance(item.camera_id, item.source_time.timestamp(), wall_now)
+            for camera_id, at in item.marks.items():
+                if camera_id in self.sources or not self.sources:
+                    self._advance(camera_id, at.timestamp(), wall_now)
             return self.settle(wall_now)
         if isinstance(item, ZoneDelta):
             t = item.position_time.timestamp()

@@ -400,3 +400,48 @@ def test_a_delta_from_before_a_correction_arriving_after_it_keeps_the_correction
     )
     (change,) = zone.apply(late)
     assert change.occupancy == 0 and not change.clamped and zone.exits == 1
+
+
+# ------------------------------------------------ progress records (SourceProgress v2)
+
+
+def test_one_progress_record_carries_many_cameras_and_each_zone_takes_its_own():
+    lab = ZoneOccupancy("lab", ["cam-a", "cam-b"])
+    floor = ZoneOccupancy("floor1", ["cam-c"], stall_after_s=30)
+    first = delta(1, T0, camera="cam-a")
+    assert lab.apply(first, wall_now=0.0) == []
+    assert floor.apply(delta(1, T0, camera="cam-c", zone="floor1"), wall_now=0.0) == []
+    record = SourceProgress(
+        zone_ids=["floor1", "lab"],
+        marks={"cam-a": T0, "cam-b": T0 + timedelta(seconds=1), "cam-x": T0},
+    )
+    [settled] = lab.apply(record, wall_now=0.1)
+    assert settled.cause_id == first.crossing_id and settled.occupancy == 1
+    assert set(lab.progress) == {"cam-a", "cam-b"}  # cam-x feeds neither zone
+    assert floor.apply(record, wall_now=0.1) == []  # cam-c is not in the record
+    assert floor.pending == 1
+
+
+def test_a_progress_record_of_version_1_reads_as_one_camera_and_one_zone():
+    raw = (
+        '{"type": "SourceProgress", "schema_version": 1, "zone_id": "lab",'
+        ' "camera_id": "cam-a", "source_time": "2026-03-01T08:00:00Z"}'
+    )
+    item = parse_zone_input(raw)
+    assert isinstance(item, SourceProgress)
+    assert item.zone_ids == ["lab"] and item.marks == {"cam-a": T0}
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"type": "SourceProgress", "zone_ids": [], "marks": {"cam": "2026-03-01T08:00:00Z"}}',
+        '{"type": "SourceProgress", "zone_ids": ["lab"], "marks": {}}',
+        '{"type": "SourceProgress", "zone_ids": ["lab"], "marks": {"cam": "08:00"}}',
+    ],
+)
+def test_a_progress_record_without_zones_marks_or_times_is_refused(raw):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        parse_zone_input(raw)
