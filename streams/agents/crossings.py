@@ -1,12 +1,19 @@
 """detections.v1 -> crossings.v1 and zone-deltas.v1 (deltas and progress marks).
 
 One ``LineCounter`` per camera, its state in the ``track-state`` table. Frames
-are handled in batches (:mod:`streams.runtime.batches`): the outputs of a
-batch are sent and acknowledged together *before* the table records, once
-per camera, how far each camera got, and only then is the batch acked. After
-a crash either the state is behind (the frames are processed again and yield
-the same event ids, which consumers de-duplicate) or the outputs are already
-in Kafka. Nothing is lost.
+are handled in batches (:mod:`streams.runtime.batches`) and the outputs of a
+batch are sent and acknowledged together. The table records how far each
+camera got *after* its outputs are acknowledged, and a frame is acked only
+after that: after a crash either the state is behind (the frames are
+processed again and yield the same event ids, which consumers de-duplicate)
+or the outputs are already in Kafka. Nothing is lost.
+
+Recording is per partition of ``detections.v1`` and at most every
+``STATE_FLUSH_S``: until then the partition's frames wait, unacked, and its
+cameras' states are written once for all of them. Acks stay in offset order
+within a partition (Faust commits past an unacked offset when a later one is
+acked before the partition's first commit), and a partition's waiting frames
+are dropped, unacked, when it is revoked: its next owner reads them again.
 
 Order contract with the zone agent (:class:`streams.core.zones.ZoneOccupancy`):
 a frame's deltas go out sorted by crossing id and carry the frame's capture
@@ -28,7 +35,7 @@ from typing import Any, cast
 
 from faust import StreamT
 from faust.streams import Stream
-from faust.types import EventT
+from faust.types import TP, EventT
 from pydantic import ValidationError
 
 from schemas.events import FrameDetections, SourceProgress
@@ -47,9 +54,6 @@ __all__ = ["count_crossings", "counter_for"]
 logger = logging.getLogger(__name__)
 
 _cameras = {c.id: c for c in plant.cameras}
-# Decoded counters, a cache of the table. A counter is trusted only while it
-# matches the table (a partition may have moved to another worker and back).
-_counters: dict[str, LineCounter] = {}
 _guard = OffsetGapGuard(app, "count_crossings")
 # camera -> capture time (UTC s) of the newest frame whose outputs are queued.
 _done: dict[str, float] = {}
@@ -62,6 +66,10 @@ KEEPALIVE_S = 5.0
 #: keeps live latency low; under a backlog, batches are full at once.
 BATCH_SIZE = 1000
 BATCH_WITHIN_S = 0.005
+#: Wall seconds a partition's handled frames may wait for their states to be
+#: recorded (and for their acks): fewer table writes, and at most this much
+#: more to read again after a crash.
+STATE_FLUSH_S = 0.5
 #: camera -> partition of zone-deltas.v1 -> the zones it feeds there.
 _fed_on: dict[str, dict[int, tuple[str, ...]]] = {}
 for _camera in plant.cameras:
@@ -71,30 +79,78 @@ for _camera in plant.cameras:
     _fed_on[_camera.id] = {p: tuple(z) for p, z in _parts.items()}
 
 
-def _forget_progress(sender: Any, /, *args: Any, **kwargs: Any) -> None:
+class _Camera:
+    """A camera's counter, cached; the table is the truth."""
+
+    def __init__(self, camera_id: str, stored: dict[str, Any] | None) -> None:
+        self.counter = LineCounter(
+            camera_id, plant.lines_for(camera_id), plant.version, track_ttl_s=settings.track_ttl_s
+        )
+        if stored is not None:
+            self.counter.load_state(stored)
+        #: The dict last written to the table: the cache is valid while the
+        #: table still holds this very object (a recovery replaces it).
+        self.written = stored
+
+
+class _Partition:
+    """A partition's handled frames waiting to be recorded and acked, in offset order."""
+
+    def __init__(self, now: float) -> None:
+        self.events: list[EventT] = []
+        #: camera -> the last of its frames waiting here
+        self.dirty: dict[str, tuple[_Camera, EventT]] = {}
+        self.flushed_at = now
+
+
+_cache: dict[str, _Camera] = {}
+_waiting: dict[int, _Partition] = {}
+_lock = asyncio.Lock()
+_stream: Stream | None = None
+
+
+def _forget_revoked(sender: Any, /, *args: Any, **kwargs: Any) -> None:
     # Revoked cameras may now belong to another worker, whose marks count.
     _done.clear()
     _marked.clear()
+    revoked = args[0] if args else kwargs.get("revoked", set())
+    for tp in revoked:
+        if tp.topic == topics.detections.get_topic_name():
+            _waiting.pop(tp.partition, None)  # unacked: the next owner reads them again
 
 
-app.on_partitions_revoked.connect(_forget_progress)
+app.on_partitions_revoked.connect(_forget_revoked)
 
 
 def counter_for(camera_id: str) -> LineCounter:
+    """The camera's counter: the cached one while the table still holds what it wrote."""
+    return _camera_for(camera_id).counter
+
+
+def _camera_for(camera_id: str) -> _Camera:
     stored = track_state.get(camera_id)
-    counter = _counters.get(camera_id)
-    if counter is not None and (
-        stored is None
-        or (stored["last_seq"] == counter.last_seq and stored["last_time"] == counter.last_time)
-    ):
-        return counter
-    counter = LineCounter(
-        camera_id, plant.lines_for(camera_id), plant.version, track_ttl_s=settings.track_ttl_s
-    )
-    if stored is not None:
-        counter.load_state(stored)
-    _counters[camera_id] = counter
-    return counter
+    camera = _cache.get(camera_id)
+    if camera is None or stored is not camera.written:
+        camera = _cache[camera_id] = _Camera(camera_id, stored)
+    return camera
+
+
+def _flush(number: int, partition: _Partition, now: float) -> list[EventT]:
+    """Record the partition's cameras; return its waiting events, now to be acked.
+
+    A partition revoked while its frames were being handled is neither recorded
+    nor acked: its next owner reads them again, and a late write to its
+    changelog could land after the new owner's.
+    """
+    if TP(topics.detections.get_topic_name(), number) not in app.consumer.assignment():
+        _waiting.pop(number, None)
+        return []
+    for camera_id, (camera, event) in partition.dirty.items():
+        camera.written = camera.counter.state_dict()
+        table_set(track_state, camera_id, camera.written, event)
+    events, partition.events, partition.dirty = partition.events, [], {}
+    partition.flushed_at = now
+    return events
 
 
 def _validate(frame: FrameDetections) -> str | None:
@@ -111,15 +167,20 @@ def _validate(frame: FrameDetections) -> str | None:
 
 async def _handle(events: Sequence[EventT]) -> list[EventT]:
     """Count one batch of frames; return the events to ack (see the module docstring)."""
-    admitted: list[EventT] = []
+    async with _lock:
+        return await _count(events)
+
+
+async def _count(events: Sequence[EventT]) -> list[EventT]:
     pending: list[Awaitable[Any]] = []
-    # camera -> its counter and the last event of its frames in this batch.
-    touched: dict[str, tuple[LineCounter, EventT]] = {}
+    # camera -> its cached state and the last event of its frames in this batch.
+    touched: dict[str, tuple[_Camera, EventT]] = {}
+    handled: list[EventT] = []
     for event in events:
         message = event.message
         if not await _guard.admit(message):
             continue
-        admitted.append(event)
+        handled.append(event)
         try:
             frame = FrameDetections.model_validate_json(event.value)
         except ValidationError as e:
@@ -136,8 +197,9 @@ async def _handle(events: Sequence[EventT]) -> list[EventT]:
                 clock.seed(camera_id, float(stored["last_time"]), message.partition)
         await clock.on_frame(camera_id, frame.captured_at.timestamp(), message.partition)
         seen = touched.get(camera_id)
-        # Within a batch the counter runs ahead of the table: use it as it is.
-        counter = seen[0] if seen is not None else counter_for(camera_id)
+        # The cache runs ahead of the table until the partition is recorded.
+        camera = seen[0] if seen is not None else _camera_for(camera_id)
+        counter = camera.counter
         before = counter.last_time
         crossings = counter.trigger(frame)
         if crossings:
@@ -161,28 +223,53 @@ async def _handle(events: Sequence[EventT]) -> list[EventT]:
                     )
         if crossings or counter.last_time > before:
             _done[camera_id] = counter.last_time  # queued: their order is fixed
-        touched[camera_id] = (counter, event)
+        touched[camera_id] = (camera, event)
     if touched:
         # Marks right behind the batch: a zone can settle its deltas at once
         # instead of waiting for the timer.
         await _send_marks()
     if pending:
         await asyncio.gather(*pending)
-    for camera_id, (counter, event) in touched.items():
-        table_set(track_state, camera_id, counter.state_dict(), event)
-    return admitted
+    # Outputs acknowledged: the frames wait in their partitions to be recorded.
+    now = asyncio.get_running_loop().time()
+    for event in handled:
+        p = event.message.partition
+        partition = _waiting.get(p)
+        if partition is None:
+            partition = _waiting[p] = _Partition(now)
+        partition.events.append(event)
+    for camera_id, (camera, event) in touched.items():
+        _waiting[event.message.partition].dirty[camera_id] = (camera, event)
+    done: list[EventT] = []
+    for number, partition in list(_waiting.items()):
+        if now - partition.flushed_at >= STATE_FLUSH_S:
+            done += _flush(number, partition, now)
+    return done
 
 
 @app.agent(topics.detections)
 async def count_crossings(stream: StreamT[bytes]) -> None:
     """Turn each frame's tracks into crossings; dead-letter what cannot be read."""
+    global _stream
+    _stream = cast(Stream, stream)
     await consume_batches(
-        cast(Stream, stream),
-        _handle,
-        agent="count_crossings",
-        size=BATCH_SIZE,
-        within=BATCH_WITHIN_S,
+        _stream, _handle, agent="count_crossings", size=BATCH_SIZE, within=BATCH_WITHIN_S
     )
+
+
+@app.timer(interval=STATE_FLUSH_S / 2)
+async def record_idle_partitions() -> None:
+    """Record and ack what waits in partitions that got no frames lately."""
+    if _stream is None:
+        return
+    async with _lock:
+        now = asyncio.get_running_loop().time()
+        done: list[EventT] = []
+        for number, partition in list(_waiting.items()):
+            if partition.events and now - partition.flushed_at >= STATE_FLUSH_S:
+                done += _flush(number, partition, now)
+        for event in done:
+            await _stream.ack(event)
 
 
 async def _send_marks() -> None:

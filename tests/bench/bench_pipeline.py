@@ -43,7 +43,7 @@ from producers.simulation.scene import Scene
 from schemas.config import PlantConfig, load_plant_config
 from schemas.events import FrameDetections
 from streams.core.counting import LineCounter
-from streams.core.zones import ZoneGraph
+from streams.core.zones import ZoneGraph, ZoneOccupancy
 from tests.harness import (
     ROOT,
     Namespace,
@@ -190,6 +190,32 @@ def faust_noop(ns: Namespace, n: int, mode: str, workdir: Path) -> float:
         proc.stop()
 
 
+def truth(plant: PlantConfig, crossings: list) -> dict[str, tuple[int, int, int]]:
+    """zone -> (occupancy, entries, exits) after every crossing, folded in event-time order."""
+    graph = ZoneGraph(plant.zones)
+    zones = {z.id: ZoneOccupancy(z.id) for z in plant.zones}
+    for c in sorted(crossings, key=lambda c: (c.occurred_at, c.id.hex)):
+        for d in graph.deltas(c):
+            zones[d.zone_id].apply(d)
+    return {z: (o.occupancy, o.entries, o.exits) for z, o in zones.items() if o.version}
+
+
+def check_truth(dsn: str, expected: dict[str, tuple[int, int, int]], crossings: int) -> None:
+    """The stored answer must be the truth: every crossing once, every zone's final counts."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        stored = conn.execute("SELECT count(*), count(DISTINCT id) FROM crossings").fetchone()
+        rows = conn.execute(
+            "SELECT zone_id, occupancy, entries, exits FROM zone_occupancy"
+        ).fetchall()
+    got = {z: (o, e, x) for z, o, e, x in rows if z in expected}
+    if stored != (crossings, crossings) or got != expected:
+        wrong = {z: (got.get(z), v) for z, v in expected.items() if got.get(z) != v}
+        raise AssertionError(
+            f"counts differ from the truth: crossings stored {stored} of {crossings}; "
+            f"zones (stored, truth): {dict(list(wrong.items())[:5])}"
+        )
+
+
 async def hop_latencies(ns: Namespace, cause_to_frame: dict[str, float]) -> dict[str, list[float]]:
     """p50/p99 (ms) from a frame's publish to its crossing and to its occupancy records.
 
@@ -293,10 +319,11 @@ class Profiler:
         return [(f, 100 * n / samples, 100 * total[f] / samples) for f, n in own.most_common(top)]
 
 
-def cpu_seconds(worker_pid: int) -> dict[str, float]:
-    """CPU seconds used so far by the worker, the broker, PostgreSQL and everything else."""
+def cpu_seconds(worker_pids: int | set[int]) -> dict[int, tuple[str, float]]:
+    """pid -> (worker, kafka, postgresql or other; CPU seconds used so far)."""
+    pids = {worker_pids} if isinstance(worker_pids, int) else worker_pids
     tick = os.sysconf("SC_CLK_TCK")
-    out = {"worker": 0.0, "kafka": 0.0, "postgresql": 0.0, "other": 0.0}
+    out: dict[int, tuple[str, float]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -307,20 +334,75 @@ def cpu_seconds(worker_pid: int) -> dict[str, float]:
             continue
         fields = stat.rsplit(")", 1)[1].split()
         used = (int(fields[11]) + int(fields[12])) / tick
-        if int(entry.name) == worker_pid:
-            out["worker"] += used
+        pid = int(entry.name)
+        if pid in pids:
+            kind = "worker"
         elif "kafka" in cmd and "java" in cmd:
-            out["kafka"] += used
+            kind = "kafka"
         elif "postgres" in cmd:
-            out["postgresql"] += used
+            kind = "postgresql"
         else:
-            out["other"] += used
+            kind = "other"
+        out[pid] = (kind, used)
+    return out
+
+
+def cores_used(
+    first: dict[int, tuple[str, float]], done: dict[int, tuple[str, float]], seconds: float
+) -> dict[str, float]:
+    """Cores each kind of process used between two :func:`cpu_seconds` readings."""
+    out = {"worker": 0.0, "kafka": 0.0, "postgresql": 0.0, "other": 0.0}
+    for pid, (kind, used) in done.items():
+        out[kind] += (used - first.get(pid, (kind, 0.0))[1]) / seconds
     return out
 
 
 def pct(values: list[float], p: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
+
+
+async def scaling(
+    services,
+    config: Path,
+    frames,
+    payloads,
+    crossings: int,
+    samples: int,
+    expected: dict,
+    n: int,
+    workdir: Path,
+) -> dict:
+    """Throughput of ``n`` workers in one group: start them, wait until they own
+    their shares, publish the backlog and time its first row to its last."""
+    ns = create_namespace(services, plant_config=config)
+    ns.env["OCC_SINK_BATCH_SIZE"] = "5000"
+    workers: list[Process] = []
+    try:
+        create_topics(ns)
+        for i in range(n):
+            args = ["-m", "streams", "worker", "-l", "info", "--without-web"]
+            workers.append(Process(f"bench-scaling-{n}-{i}", args, ns.env, workdir))
+        for w in workers:
+            await asyncio.to_thread(w.wait_for_log, "occupancy worker ready", 180)
+        await asyncio.sleep(3)  # the last rebalance settles everywhere
+        await publish(ns, frames, payloads, realtime=False)
+        pids = {w.proc.pid for w in workers}
+        t_first = await asyncio.to_thread(wait_rows, workers[0], ns.dsn, 1, 0, 180)
+        cpu_first = cpu_seconds(pids)
+        t_done = await asyncio.to_thread(wait_rows, workers[0], ns.dsn, crossings, samples, 900)
+        cpu_done = cpu_seconds(pids)
+        await asyncio.sleep(1)  # the newest-state table is written in the same transactions
+        check_truth(ns.dsn, expected, crossings)
+        return {
+            "workers": n,
+            "pipeline_fps": len(frames) / (t_done - t_first),
+            "cpu_cores_used": cores_used(cpu_first, cpu_done, t_done - t_first),
+        }
+    finally:
+        for w in reversed(workers):
+            w.stop()
+        drop_namespace(services, ns)
 
 
 async def run(args: argparse.Namespace) -> dict:
@@ -369,6 +451,8 @@ async def run(args: argparse.Namespace) -> dict:
         pipeline_s = t_done - t_spawn
         if profiler is not None:
             result["profile"] = profiler.stop()
+        expected = truth(plant, crossings)
+        check_truth(ns.dsn, expected, len(crossings))
         # The time to the first row includes Faust's start-up; report both.
         result["throughput"] = {
             "frames": len(frames),
@@ -389,9 +473,7 @@ async def run(args: argparse.Namespace) -> dict:
         }
         tp = result["throughput"]
         # Share of one core each used while the pipeline ran (2.0 = both cores of two).
-        tp["cpu_cores_used"] = {
-            k: (cpu_done[k] - cpu_first[k]) / (t_done - t_first) for k in cpu_done
-        }
+        tp["cpu_cores_used"] = cores_used(cpu_first, cpu_done, t_done - t_first)
         tp["pipeline_vs_bare"] = tp["pipeline_fps"] / tp["bare_consumer_fps"]
         tp["pipeline_vs_faust_noop"] = tp["pipeline_fps"] / max(
             tp["faust_noop_events_fps"], tp["faust_noop_batches_fps"]
@@ -444,6 +526,16 @@ async def run(args: argparse.Namespace) -> dict:
             "max_ms": max(latencies) if latencies else float("nan"),
             "hops": hops,
         }
+        for p in reversed(procs):
+            p.stop()
+        procs.clear()
+        # 3. Several workers in one group -------------------------------------
+        result["scaling"] = [
+            await scaling(
+                services, config, frames, payloads, len(crossings), samples, expected, n, workdir
+            )
+            for n in args.workers
+        ]
     finally:
         for p in reversed(procs):
             p.stop()
@@ -473,6 +565,12 @@ def main() -> None:
         "--seconds", type=float, default=60.0, help="simulated seconds for throughput"
     )
     parser.add_argument("--latency-seconds", type=float, default=30.0)
+    parser.add_argument(
+        "--workers",
+        type=lambda v: [int(x) for x in v.split(",")],
+        default=[1, 2],
+        help="worker counts to compare, comma-separated (default 1,2)",
+    )
     parser.add_argument(
         "--profile", action="store_true", help="py-spy the worker during the throughput run"
     )
@@ -512,6 +610,17 @@ def main() -> None:
     )
     for hop, (p50, p99) in lat["hops"].items():
         print(f"  publish -> {hop}: p50 {p50:.0f} ms, p99 {p99:.0f} ms")
+    if result["scaling"]:
+        print("\nSeveral workers in one group (workers ready, then the backlog published):\n")
+        print("| workers | frames/s | vs 1 worker | CPU in cores: workers, kafka, postgresql |")
+        print("|---:|---:|---:|---|")
+        base = result["scaling"][0]["pipeline_fps"]
+        for r in result["scaling"]:
+            c = r["cpu_cores_used"]
+            print(
+                f"| {r['workers']} | {r['pipeline_fps']:,.0f} | {r['pipeline_fps'] / base:.2f} "
+                f"| {c['worker']:.2f}, {c['kafka']:.2f}, {c['postgresql']:.2f} |"
+            )
     if "profile" in result:
         print("\nworker profile (py-spy, throughput run): own % | total % | function")
         for name, own, total in result["profile"]:
