@@ -9,17 +9,16 @@ processed again and yield the same event ids, which consumers de-duplicate)
 or the outputs are already in Kafka. Nothing is lost.
 
 Recording is per partition of ``detections.v1`` and at most every
-``STATE_FLUSH_S``: until then the partition's frames wait, unacked, and its
-cameras' states are written once for all of them. Acks stay in offset order
-within a partition (Faust commits past an unacked offset when a later one is
-acked before the partition's first commit), and a partition's waiting frames
-are dropped, unacked, when it is revoked: its next owner reads them again.
+``STATE_FLUSH_S`` (:class:`~streams.runtime.recording.Recorder`): until then
+the partition's frames wait, unacked, and its cameras' states are written
+once for all of them.
 
 Order contract with the zone agent (:class:`streams.core.zones.ZoneOccupancy`):
 a frame's deltas go out sorted by crossing id and carry the frame's capture
-time; after every batch, and every ``progress_interval_s``,
-one :class:`SourceProgress` record per partition of ``zone-deltas.v1`` tells
-the zones of that partition how far the cameras feeding them are done.
+time; after batches (at most every ``MARKS_EVERY_S``) and every
+``progress_interval_s``, one :class:`SourceProgress` record per partition of
+``zone-deltas.v1`` tells the zones of that partition how far the cameras
+feeding them are done.
 Marks cover only frames whose deltas are already queued in the producer, and
 Kafka keeps the order within a partition, so a mark never overtakes a delta
 it covers.
@@ -35,18 +34,19 @@ from typing import Any, cast
 
 from faust import StreamT
 from faust.streams import Stream
-from faust.types import TP, EventT
+from faust.types import EventT
 from pydantic import ValidationError
 
 from schemas.events import FrameDetections, SourceProgress
 from streams.app import app, graph, plant, settings, topics
 from streams.core.counting import LineCounter
-from streams.runtime.batches import consume_batches, table_set
+from streams.runtime.batches import consume_batches
 from streams.runtime.deadletter import dead_letter
 from streams.runtime.event_clock import clock
 from streams.runtime.gaps import OffsetGapGuard
 from streams.runtime.partitioning import partition_of
 from streams.runtime.produce import send
+from streams.runtime.recording import Recorder
 from streams.tables.state import track_state
 
 __all__ = ["count_crossings", "counter_for"]
@@ -66,6 +66,11 @@ KEEPALIVE_S = 5.0
 #: keeps live latency low; under a backlog, batches are full at once.
 BATCH_SIZE = 1000
 BATCH_WITHIN_S = 0.005
+#: Marks follow a batch at most this often (wall seconds): each worker sends one
+#: record per partition of zone-deltas.v1 each time, so this bounds that traffic
+#: (workers x partitions / MARKS_EVERY_S records a second at most).
+MARKS_EVERY_S = 0.01
+_last_marks = [0.0]
 #: Wall seconds a partition's handled frames may wait for their states to be
 #: recorded (and for their acks): fewer table writes, and at most this much
 #: more to read again after a crash.
@@ -93,30 +98,23 @@ class _Camera:
         self.written = stored
 
 
-class _Partition:
-    """A partition's handled frames waiting to be recorded and acked, in offset order."""
-
-    def __init__(self, now: float) -> None:
-        self.events: list[EventT] = []
-        #: camera -> the last of its frames waiting here
-        self.dirty: dict[str, tuple[_Camera, EventT]] = {}
-        self.flushed_at = now
-
-
 _cache: dict[str, _Camera] = {}
-_waiting: dict[int, _Partition] = {}
 _lock = asyncio.Lock()
 _stream: Stream | None = None
+
+
+def _remember_written(camera_id: str, state: dict[str, Any]) -> None:
+    _cache[camera_id].written = state
+
+
+_recorder = Recorder(app, track_state, STATE_FLUSH_S, written=_remember_written)
 
 
 def _forget_revoked(sender: Any, /, *args: Any, **kwargs: Any) -> None:
     # Revoked cameras may now belong to another worker, whose marks count.
     _done.clear()
     _marked.clear()
-    revoked = args[0] if args else kwargs.get("revoked", set())
-    for tp in revoked:
-        if tp.topic == topics.detections.get_topic_name():
-            _waiting.pop(tp.partition, None)  # unacked: the next owner reads them again
+    _recorder.forget(args[0] if args else kwargs.get("revoked", set()))
 
 
 app.on_partitions_revoked.connect(_forget_revoked)
@@ -133,24 +131,6 @@ def _camera_for(camera_id: str) -> _Camera:
     if camera is None or stored is not camera.written:
         camera = _cache[camera_id] = _Camera(camera_id, stored)
     return camera
-
-
-def _flush(number: int, partition: _Partition, now: float) -> list[EventT]:
-    """Record the partition's cameras; return its waiting events, now to be acked.
-
-    A partition revoked while its frames were being handled is neither recorded
-    nor acked: its next owner reads them again, and a late write to its
-    changelog could land after the new owner's.
-    """
-    if TP(topics.detections.get_topic_name(), number) not in app.consumer.assignment():
-        _waiting.pop(number, None)
-        return []
-    for camera_id, (camera, event) in partition.dirty.items():
-        camera.written = camera.counter.state_dict()
-        table_set(track_state, camera_id, camera.written, event)
-    events, partition.events, partition.dirty = partition.events, [], {}
-    partition.flushed_at = now
-    return events
 
 
 def _validate(frame: FrameDetections) -> str | None:
@@ -224,7 +204,7 @@ async def _count(events: Sequence[EventT]) -> list[EventT]:
         if crossings or counter.last_time > before:
             _done[camera_id] = counter.last_time  # queued: their order is fixed
         touched[camera_id] = (camera, event)
-    if touched:
+    if touched and asyncio.get_running_loop().time() - _last_marks[0] >= MARKS_EVERY_S:
         # Marks right behind the batch: a zone can settle its deltas at once
         # instead of waiting for the timer.
         await _send_marks()
@@ -232,19 +212,10 @@ async def _count(events: Sequence[EventT]) -> list[EventT]:
         await asyncio.gather(*pending)
     # Outputs acknowledged: the frames wait in their partitions to be recorded.
     now = asyncio.get_running_loop().time()
-    for event in handled:
-        p = event.message.partition
-        partition = _waiting.get(p)
-        if partition is None:
-            partition = _waiting[p] = _Partition(now)
-        partition.events.append(event)
+    _recorder.handled(handled, now)
     for camera_id, (camera, event) in touched.items():
-        _waiting[event.message.partition].dirty[camera_id] = (camera, event)
-    done: list[EventT] = []
-    for number, partition in list(_waiting.items()):
-        if now - partition.flushed_at >= STATE_FLUSH_S:
-            done += _flush(number, partition, now)
-    return done
+        _recorder.changed(camera_id, camera.counter.state_dict, event)
+    return _recorder.due(now)
 
 
 @app.agent(topics.detections)
@@ -263,18 +234,14 @@ async def record_idle_partitions() -> None:
     if _stream is None:
         return
     async with _lock:
-        now = asyncio.get_running_loop().time()
-        done: list[EventT] = []
-        for number, partition in list(_waiting.items()):
-            if partition.events and now - partition.flushed_at >= STATE_FLUSH_S:
-                done += _flush(number, partition, now)
-        for event in done:
+        for event in _recorder.due(asyncio.get_running_loop().time()):
             await _stream.ack(event)
 
 
 async def _send_marks() -> None:
     """Send the marks of every camera that progressed (or is due a keepalive)."""
     wall = asyncio.get_running_loop().time()
+    _last_marks[0] = wall
     # partition -> (its zones that get marks, camera -> mark)
     out: dict[int, tuple[set[str], dict[str, datetime]]] = {}
     for camera_id, done in list(_done.items()):

@@ -10,10 +10,13 @@ rules run.
 
 Inputs are handled in batches (:mod:`streams.runtime.batches`): the changes
 and alerts of a batch are acknowledged by Kafka before the table records the
-zones' new states (once per zone and batch), as in the crossings agent. A
-batch that only moved progress marks is not recorded: after a restart the
-zone waits for the next marks instead (they come every
-``progress_interval_s``), which can delay a settlement but never reorder it.
+zones' new states, as in the crossings agent: per partition, at most every
+``STATE_FLUSH_S`` (:mod:`streams.runtime.recording`), a zone's state once for
+all the inputs that changed it meanwhile. Inputs that only moved progress
+marks do not need their zone recorded: after a restart the zone waits for
+the next marks instead (they follow every batch of the crossings agent and
+every ``progress_interval_s``), which can delay a settlement but never
+reorder it.
 """
 
 from __future__ import annotations
@@ -35,10 +38,11 @@ from streams.app import app, graph, plant, settings, topics
 from streams.core.alerts import ZoneAlerts
 from streams.core.zones import ZoneOccupancy, parse_zone_input
 from streams.runtime.alerting import send_alerts
-from streams.runtime.batches import consume_batches, table_set
+from streams.runtime.batches import consume_batches
 from streams.runtime.deadletter import dead_letter
 from streams.runtime.gaps import OffsetGapGuard
 from streams.runtime.produce import send
+from streams.runtime.recording import Recorder
 from streams.tables.state import zone_state
 
 __all__ = ["apply_zone_inputs"]
@@ -100,10 +104,34 @@ def _alerts_for(zone: _Zone, before: int, changes: list[OccupancyChanged]) -> li
 #: Inputs per batch, and how long a batch waits to fill (seconds).
 BATCH_SIZE = 1000
 BATCH_WITHIN_S = 0.005
+#: Wall seconds a partition's handled inputs may wait for their zones' states
+#: to be recorded (and for their acks); see :mod:`streams.runtime.recording`.
+STATE_FLUSH_S = 0.5
+
+
+def _remember_written(zone_id: str, state: dict[str, Any]) -> None:
+    _cache[zone_id].written = state
+
+
+_recorder = Recorder(app, zone_state, STATE_FLUSH_S, written=_remember_written)
+_lock = asyncio.Lock()
+_stream: Stream | None = None
+
+
+def _forget_revoked(sender: Any, /, *args: Any, **kwargs: Any) -> None:
+    _recorder.forget(args[0] if args else kwargs.get("revoked", set()))
+
+
+app.on_partitions_revoked.connect(_forget_revoked)
 
 
 async def _handle(events: Sequence[EventT]) -> list[EventT]:
     """Fold one batch of zone inputs; return the events to ack (see the module docstring)."""
+    async with _lock:
+        return await _fold(events)
+
+
+async def _fold(events: Sequence[EventT]) -> list[EventT]:
     admitted: list[EventT] = []
     pending: list[Awaitable[Any]] = []
     wall = time.time()
@@ -147,19 +175,29 @@ async def _handle(events: Sequence[EventT]) -> list[EventT]:
             touched[zone_id] = (zone, event if material else (seen[1] if seen else None))
     if pending:
         await asyncio.gather(*pending)
+    # Outputs acknowledged: the inputs wait in their partitions to be recorded.
+    now = asyncio.get_running_loop().time()
+    _recorder.handled(admitted, now)
     for zone_id, (zone, last) in touched.items():
         if last is not None:
-            zone.written = zone.state_dict()
-            table_set(zone_state, zone_id, zone.written, last)
-    return admitted
+            _recorder.changed(zone_id, zone.state_dict, last)
+    return _recorder.due(now)
 
 
 @app.agent(topics.zone_inputs)
 async def apply_zone_inputs(stream: StreamT[bytes]) -> None:
+    global _stream
+    _stream = cast(Stream, stream)
     await consume_batches(
-        cast(Stream, stream),
-        _handle,
-        agent="apply_zone_inputs",
-        size=BATCH_SIZE,
-        within=BATCH_WITHIN_S,
+        _stream, _handle, agent="apply_zone_inputs", size=BATCH_SIZE, within=BATCH_WITHIN_S
     )
+
+
+@app.timer(interval=STATE_FLUSH_S / 2)
+async def record_idle_zone_partitions() -> None:
+    """Record and ack what waits in partitions that got no inputs lately."""
+    if _stream is None:
+        return
+    async with _lock:
+        for event in _recorder.due(asyncio.get_running_loop().time()):
+            await _stream.ack(event)
