@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Sequence
 from typing import Any, cast
 
@@ -40,6 +39,7 @@ from streams.core.zones import ZoneOccupancy, parse_zone_input
 from streams.runtime.alerting import send_alerts
 from streams.runtime.batches import consume_batches
 from streams.runtime.deadletter import dead_letter
+from streams.runtime.event_clock import clock
 from streams.runtime.gaps import OffsetGapGuard
 from streams.runtime.produce import send
 from streams.runtime.recording import Recorder
@@ -132,9 +132,11 @@ async def _handle(events: Sequence[EventT]) -> list[EventT]:
 
 
 async def _fold(events: Sequence[EventT]) -> list[EventT]:
+    clock.heard()
     admitted: list[EventT] = []
     pending: list[Awaitable[Any]] = []
-    wall = time.time()
+    # The receive clock, not the wall clock: a broker outage is no camera's stall.
+    wall = clock.wall()
     # zone -> (its reducer, the last event that changed it materially or None)
     touched: dict[str, tuple[_Zone, EventT | None]] = {}
     for event in events:

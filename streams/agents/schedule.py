@@ -14,7 +14,6 @@ applies it once.
 from __future__ import annotations
 
 import logging
-import time
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -66,4 +65,4 @@ async def on_watermark(now: float) -> None:
 
 @app.timer(interval=1.0)
 async def clock_timer() -> None:
-    await clock.tick(clock.watermark.value(time.time()))
+    await clock.tick(clock.watermark.value(clock.wall()))

@@ -35,6 +35,7 @@ from schemas.operations import AlertRaised, AlertResolved, OccupancyCalibrated, 
 from streams.app import app, plant, settings, topics
 from streams.runtime.batches import EXIT_STATUS, consume_batches, stop_hard
 from streams.runtime.deadletter import dead_letter
+from streams.runtime.event_clock import clock
 from streams.runtime.gaps import OffsetGapGuard
 from streams.sinks.base import SinkError
 from streams.sinks.postgres import Event, PostgresSink
@@ -110,6 +111,7 @@ async def store(events: Sequence[EventT], sink: PostgresSink[Message]) -> list[E
     Events the offset-gap guard does not admit are left out: they must stay
     unacknowledged (see :mod:`streams.runtime.gaps`).
     """
+    clock.heard()
     admitted = []
     for event in events:
         if not await _guard.admit(event.message):

@@ -12,7 +12,52 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-__all__ = ["Watermark", "next_local_time"]
+__all__ = ["ReceiveClock", "Watermark", "next_local_time"]
+
+
+class ReceiveClock:
+    """Wall-clock seconds that stand still while the worker receives nothing.
+
+    The watermark's idle rule ("no frames for 30 s: the cameras are silent")
+    must not fire when the worker could not receive at all: during a broker
+    outage every camera would look offline. A worker that is receiving hears
+    something at least every few seconds even when every camera is silent
+    (the crossings agent's keepalive marks come back through the zones'
+    partitions), so :meth:`now` follows the wall clock up to ``grace_s``
+    after the last record heard (:meth:`heard`) and then stops; when records
+    come again it goes on from where it stopped, without a jump. Feed its
+    :meth:`now` to :class:`Watermark` instead of the wall clock.
+
+    Args:
+        grace_s: Wall seconds without any record after which the clock stops
+            (longer than the keepalive interval).
+    """
+
+    def __init__(self, grace_s: float = 10.0) -> None:
+        self.grace_s = grace_s
+        self._heard: float | None = None
+        self._stopped_s = 0.0
+
+    def heard(self, wall: float) -> None:
+        """Something was received at wall time ``wall`` (UTC seconds)."""
+        if self._heard is None:
+            self._heard = wall
+            return
+        gap = wall - self._heard
+        if gap > self.grace_s:
+            self._stopped_s += gap - self.grace_s
+        self._heard = max(self._heard, wall)
+
+    def now(self, wall: float) -> float:
+        """The receive clock at wall time ``wall``; never goes back."""
+        if self._heard is None:
+            return wall - self._stopped_s
+        return min(wall, self._heard + self.grace_s) - self._stopped_s
+
+    @property
+    def stopped_s(self) -> float:
+        """Wall seconds during which nothing was received (beyond the grace)."""
+        return self._stopped_s
 
 
 class Watermark:

@@ -22,7 +22,7 @@ from typing import Any
 
 from streams.app import app, plant, settings, topics
 from streams.core.alerts import CameraLiveness
-from streams.core.event_time import Watermark
+from streams.core.event_time import ReceiveClock, Watermark
 from streams.runtime.alerting import send_alerts
 
 __all__ = ["EventClock", "Rule", "clock"]
@@ -41,9 +41,18 @@ class EventClock:
     """
 
     def __init__(
-        self, watermark: Watermark, liveness: CameraLiveness, detections_topic: str
+        self,
+        watermark: Watermark,
+        liveness: CameraLiveness,
+        detections_topic: str,
+        receive: ReceiveClock | None = None,
     ) -> None:
         self.watermark = watermark
+        #: The wall clock the watermark's idle rule runs on: it stands still
+        #: while the worker receives nothing (a broker outage), see
+        #: :class:`~streams.core.event_time.ReceiveClock`. Every agent reports
+        #: what it receives with :meth:`heard`.
+        self.receive = receive or ReceiveClock()
         self.liveness = liveness
         self.detections_topic = detections_topic
         self._rules: list[Rule] = []
@@ -73,6 +82,14 @@ class EventClock:
         for c in cameras:
             del self._partition_of[c]
 
+    def heard(self) -> None:
+        """An agent received a batch: the broker is delivering."""
+        self.receive.heard(time.time())
+
+    def wall(self) -> float:
+        """The receive clock now: wall seconds, minus those spent receiving nothing."""
+        return self.receive.now(time.time())
+
     def seed(self, camera_id: str, last_time: float, partition: int) -> None:
         """Resume a camera's clock from its stored state (the ``track-state`` table).
 
@@ -84,11 +101,12 @@ class EventClock:
         if camera_id in self.liveness.last_seen or last_time <= 0.0:
             return
         self.liveness.last_seen[camera_id] = last_time
-        self.watermark.observe(last_time, time.time(), partition)
+        self.watermark.observe(last_time, self.wall(), partition)
 
     async def on_frame(self, camera_id: str, captured_at: float, partition: int) -> None:
         """Account for one frame: advance the clock, run the rules, mark the camera seen."""
-        wall = time.time()
+        self.heard()
+        wall = self.wall()
         self._partition_of[camera_id] = partition
         self.watermark.observe(captured_at, wall, partition)
         wm = self.watermark.value(wall)

@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from streams.core.alerts import CameraLiveness
-from streams.core.event_time import Watermark, next_local_time
+from streams.core.event_time import ReceiveClock, Watermark, next_local_time
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -85,3 +85,37 @@ def test_cameras_of_revoked_partitions_raise_no_offline_alerts():
     live.forget(["cam-moved"])
     live.seen("cam-kept", 1100.0)
     assert [a.subject_id for a in live.check(watermark=1100.0)] == []
+
+
+# ------------------------------------------------ the receive clock (broker outages)
+
+
+def test_the_receive_clock_stops_while_nothing_is_heard_and_goes_on_without_a_jump():
+    clock = ReceiveClock(grace_s=10)
+    clock.heard(100.0)
+    assert clock.now(105.0) == 105.0  # heard lately: the wall clock
+    assert clock.now(110.0) == clock.now(160.0) == 110.0  # stopped after the grace
+    clock.heard(160.0)  # records again, 60 s after the last
+    assert clock.stopped_s == 50.0
+    assert clock.now(160.0) == 110.0  # on from where it stopped
+    assert clock.now(161.0) == 111.0
+
+
+def test_a_broker_outage_longer_than_the_idle_time_makes_no_camera_look_silent():
+    for receive_clock in (False, True):
+        wm = Watermark(lateness_s=5, idle_after_s=30)
+        liveness = CameraLiveness(offline_after_s=10)
+        receive = ReceiveClock(grace_s=10)
+        for i in range(11):  # cameras a and b, on two partitions, wall 0..10
+            receive.heard(float(i))
+            wall = receive.now(float(i)) if receive_clock else float(i)
+            for partition, cam in enumerate("ab"):
+                wm.observe(1000.0 + i, wall, partition)
+                liveness.seen(cam, 1000.0 + i)
+        # The broker is down from wall 10 to 70: nothing is heard.
+        wall = receive.now(70.0) if receive_clock else 70.0
+        offline = liveness.check(wm.value(wall))
+        if receive_clock:
+            assert wm.value(wall) == 1005.0 and offline == []
+        else:  # the plain wall clock calls the outage silence
+            assert {a.subject_id for a in offline} == {"a", "b"}
