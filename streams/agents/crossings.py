@@ -40,7 +40,6 @@ from pydantic import ValidationError
 from schemas.events import FrameDetections, SourceProgress
 from streams.app import app, graph, plant, settings, topics
 from streams.core.counting import LineCounter
-from streams.runtime.batches import consume_batches
 from streams.runtime.deadletter import dead_letter
 from streams.runtime.event_clock import clock
 from streams.runtime.gaps import OffsetGapGuard
@@ -99,8 +98,6 @@ class _Camera:
 
 
 _cache: dict[str, _Camera] = {}
-_lock = asyncio.Lock()
-_stream: Stream | None = None
 
 
 def _remember_written(camera_id: str, state: dict[str, Any]) -> None:
@@ -114,7 +111,7 @@ def _forget_revoked(sender: Any, /, *args: Any, **kwargs: Any) -> None:
     # Revoked cameras may now belong to another worker, whose marks count.
     _done.clear()
     _marked.clear()
-    _recorder.forget(args[0] if args else kwargs.get("revoked", set()))
+    _recorder.on_revoked(sender, *args, **kwargs)
 
 
 app.on_partitions_revoked.connect(_forget_revoked)
@@ -145,13 +142,8 @@ def _validate(frame: FrameDetections) -> str | None:
     return None
 
 
-async def _handle(events: Sequence[EventT]) -> list[EventT]:
-    """Count one batch of frames; return the events to ack (see the module docstring)."""
-    async with _lock:
-        return await _count(events)
-
-
-async def _count(events: Sequence[EventT]) -> list[EventT]:
+async def _count(events: Sequence[EventT]) -> None:
+    """Count one batch of frames (see the module docstring)."""
     pending: list[Awaitable[Any]] = []
     # camera -> its cached state and the last event of its frames in this batch.
     touched: dict[str, tuple[_Camera, EventT]] = {}
@@ -215,27 +207,24 @@ async def _count(events: Sequence[EventT]) -> list[EventT]:
     _recorder.handled(handled, now)
     for camera_id, (camera, event) in touched.items():
         _recorder.changed(camera_id, camera.counter.state_dict, event)
-    return _recorder.due(now)
 
 
 @app.agent(topics.detections)
 async def count_crossings(stream: StreamT[bytes]) -> None:
     """Turn each frame's tracks into crossings; dead-letter what cannot be read."""
-    global _stream
-    _stream = cast(Stream, stream)
-    await consume_batches(
-        _stream, _handle, agent="count_crossings", size=BATCH_SIZE, within=BATCH_WITHIN_S
+    await _recorder.consume(
+        cast(Stream, stream),
+        _count,
+        agent="count_crossings",
+        size=BATCH_SIZE,
+        within=BATCH_WITHIN_S,
     )
 
 
 @app.timer(interval=STATE_FLUSH_S / 2)
 async def record_idle_partitions() -> None:
     """Record and ack what waits in partitions that got no frames lately."""
-    if _stream is None:
-        return
-    async with _lock:
-        for event in _recorder.due(asyncio.get_running_loop().time()):
-            await _stream.ack(event)
+    await _recorder.record_idle()
 
 
 async def _send_marks() -> None:

@@ -37,7 +37,6 @@ from streams.app import app, graph, plant, settings, topics
 from streams.core.alerts import ZoneAlerts
 from streams.core.zones import ZoneOccupancy, parse_zone_input
 from streams.runtime.alerting import send_alerts
-from streams.runtime.batches import consume_batches
 from streams.runtime.deadletter import dead_letter
 from streams.runtime.event_clock import clock
 from streams.runtime.gaps import OffsetGapGuard
@@ -114,24 +113,11 @@ def _remember_written(zone_id: str, state: dict[str, Any]) -> None:
 
 
 _recorder = Recorder(app, zone_state, STATE_FLUSH_S, written=_remember_written)
-_lock = asyncio.Lock()
-_stream: Stream | None = None
+app.on_partitions_revoked.connect(_recorder.on_revoked)
 
 
-def _forget_revoked(sender: Any, /, *args: Any, **kwargs: Any) -> None:
-    _recorder.forget(args[0] if args else kwargs.get("revoked", set()))
-
-
-app.on_partitions_revoked.connect(_forget_revoked)
-
-
-async def _handle(events: Sequence[EventT]) -> list[EventT]:
-    """Fold one batch of zone inputs; return the events to ack (see the module docstring)."""
-    async with _lock:
-        return await _fold(events)
-
-
-async def _fold(events: Sequence[EventT]) -> list[EventT]:
+async def _fold(events: Sequence[EventT]) -> None:
+    """Fold one batch of zone inputs (see the module docstring)."""
     clock.heard()
     admitted: list[EventT] = []
     pending: list[Awaitable[Any]] = []
@@ -183,23 +169,20 @@ async def _fold(events: Sequence[EventT]) -> list[EventT]:
     for zone_id, (zone, last) in touched.items():
         if last is not None:
             _recorder.changed(zone_id, zone.state_dict, last)
-    return _recorder.due(now)
 
 
 @app.agent(topics.zone_inputs)
 async def apply_zone_inputs(stream: StreamT[bytes]) -> None:
-    global _stream
-    _stream = cast(Stream, stream)
-    await consume_batches(
-        _stream, _handle, agent="apply_zone_inputs", size=BATCH_SIZE, within=BATCH_WITHIN_S
+    await _recorder.consume(
+        cast(Stream, stream),
+        _fold,
+        agent="apply_zone_inputs",
+        size=BATCH_SIZE,
+        within=BATCH_WITHIN_S,
     )
 
 
 @app.timer(interval=STATE_FLUSH_S / 2)
 async def record_idle_zone_partitions() -> None:
     """Record and ack what waits in partitions that got no inputs lately."""
-    if _stream is None:
-        return
-    async with _lock:
-        for event in _recorder.due(asyncio.get_running_loop().time()):
-            await _stream.ack(event)
+    await _recorder.record_idle()

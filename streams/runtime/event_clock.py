@@ -105,8 +105,9 @@ class EventClock:
 
     async def on_frame(self, camera_id: str, captured_at: float, partition: int) -> None:
         """Account for one frame: advance the clock, run the rules, mark the camera seen."""
-        self.heard()
-        wall = self.wall()
+        now = time.time()
+        self.receive.heard(now)  # a frame came: the broker is delivering
+        wall = self.receive.now(now)
         self._partition_of[camera_id] = partition
         self.watermark.observe(captured_at, wall, partition)
         wm = self.watermark.value(wall)

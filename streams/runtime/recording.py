@@ -23,19 +23,22 @@ state holds thousands of entries. :class:`Recorder` spaces the writes out:
 After a crash at most ``interval_s`` more of each partition is read again;
 the agents' outputs are idempotent, so nothing counts twice.
 
-The caller serialises the batches' calls with the timer's (one lock around
-each batch and each timer tick): a state must
-be taken only when every output of the events before it is acknowledged.
+An agent reads through :meth:`Recorder.consume` and calls
+:meth:`Recorder.record_idle` from a timer; both hold the recorder's lock, so
+a state is taken only when every output of the events before it is
+acknowledged.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
+from faust.streams import Stream
 from faust.types import TP, AppT, EventT, TableT
 
-from streams.runtime.batches import table_set
+from streams.runtime.batches import consume_batches, table_set
 
 __all__ = ["Recorder"]
 
@@ -71,6 +74,41 @@ class Recorder:
         self.interval_s = interval_s
         self._written = written
         self._waiting: dict[TP, _Waiting] = {}
+        self._lock = asyncio.Lock()
+        self._stream: Stream | None = None
+
+    async def consume(
+        self,
+        stream: Stream,
+        handle: Callable[[Sequence[EventT]], Awaitable[None]],
+        *,
+        agent: str,
+        size: int,
+        within: float,
+    ) -> None:
+        """Feed ``stream`` to ``handle`` in batches (:func:`consume_batches`); after
+        each batch, ack what is recorded. ``handle`` reports what it handled and
+        changed with :meth:`handled` and :meth:`changed`."""
+        self._stream = stream
+
+        async def locked(events: Sequence[EventT]) -> list[EventT]:
+            async with self._lock:
+                await handle(events)
+                return self.due(asyncio.get_running_loop().time())
+
+        await consume_batches(stream, locked, agent=agent, size=size, within=within)
+
+    async def record_idle(self) -> None:
+        """For a timer: record and ack what waits in partitions that got nothing new."""
+        if self._stream is None:
+            return
+        async with self._lock:
+            for event in self.due(asyncio.get_running_loop().time()):
+                await self._stream.ack(event)
+
+    def on_revoked(self, sender: Any, /, *args: Any, **kwargs: Any) -> None:
+        """``app.on_partitions_revoked``: :meth:`forget` the revoked partitions."""
+        self.forget(args[0] if args else kwargs.get("revoked", set()))
 
     def handled(self, events: Iterable[EventT], now: float) -> None:
         """Events whose outputs are acknowledged: they wait to be recorded and acked."""
