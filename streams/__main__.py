@@ -18,7 +18,8 @@ else:
 
 import streams.readiness  # noqa: F401  (logs "occupancy worker ready" once all partitions are owned)
 from streams.agents import apply_zone_inputs, count_crossings, notify_alerts, sink_to_postgres
-from streams.app import app
+from streams.app import app, settings
+from streams.runtime import diagnostics, watchdog
 
 __all__ = [
     "app",
@@ -27,6 +28,9 @@ __all__ = [
     "notify_alerts",
     "sink_to_postgres",
 ]
+
+diagnostics.install(app)  # kill -QUIT <pid>: every thread's stack and every task, to the log
+watchdog.install(app, settings.commit_stall_s)  # a commit that never returns: restart
 
 if __name__ == "__main__":
     # Everything imported so far lives as long as the process: keep it out of

@@ -152,7 +152,13 @@ async def consume(
         stop(exc)
 
     await consume_batches(
-        stream, handle, agent="sink_to_postgres", size=size, within=within, stop=stop_agent
+        stream,
+        handle,
+        agent="sink_to_postgres",
+        size=size,
+        within=within,
+        stop=stop_agent,
+        watched=False,  # a database outage is retried here for as long as it lasts
     )
 
 

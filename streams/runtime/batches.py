@@ -44,6 +44,7 @@ import asyncio
 import logging
 import os
 import sys
+import time
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, NoReturn
@@ -51,22 +52,27 @@ from typing import Any, NoReturn
 from faust.streams import Stream, _current_event
 from faust.types import EventT, TableT
 
-__all__ = ["EXIT_STATUS", "Handler", "consume_batches", "stop_hard", "table_set"]
+__all__ = ["BUSY", "EXIT_STATUS", "Handler", "consume_batches", "stop_hard", "table_set"]
 
 logger = logging.getLogger(__name__)
 
 #: Exit status after an unexpected error (``EX_SOFTWARE`` of sysexits.h).
 EXIT_STATUS = 70
 
+#: Agent -> when (``time.monotonic()``) the batch it is handling now came; for
+#: the watchdog (:mod:`streams.runtime.watchdog`), which stops a worker whose
+#: agent has been on one batch for minutes.
+BUSY: dict[str, float] = {}
+
 #: Handles one batch; returns the events to ack (those fully handled).
 Handler = Callable[[Sequence[EventT]], Awaitable[Sequence[EventT]]]
 
 
 def stop_hard(agent: str, exc: BaseException) -> NoReturn:
-    """Log ``exc`` and end the process now, before Faust can ack the batch."""
+    """Log ``exc`` and end the process now, before Faust can ack anything more."""
     logger.critical(
-        "%s: unexpected %r while handling a batch; stopping the worker with status %d"
-        " before the batch is acknowledged (it is read again after the restart)",
+        "%s: unexpected %r; stopping the worker with status %d before anything more is"
+        " acknowledged (what is not committed is read again after the restart)",
         agent,
         exc,
         EXIT_STATUS,
@@ -86,14 +92,21 @@ async def consume_batches(
     size: int,
     within: float,
     stop: Callable[[str, BaseException], NoReturn] = stop_hard,
+    watched: bool = True,
 ) -> None:
     """Feed ``stream`` to ``handle`` in batches (``size`` events or ``within``
     seconds), acking what it returns once it has returned.
+
+    ``watched``: the batch in hand is listed in :data:`BUSY` for the watchdog;
+    off for an agent that waits on purpose (the database sink retries an
+    outage of PostgreSQL for as long as it lasts, and says so in the log).
 
     ``stop`` is called with any exception but a cancellation, before anything
     of the batch is acked, and must not return (see the module docstring).
     """
     async for events in stream.noack_take(size, within=within):
+        if watched:
+            BUSY[agent] = time.monotonic()
         try:
             for event in await handle(events):
                 await stream.ack(event)
@@ -101,6 +114,8 @@ async def consume_batches(
             raise  # stopping: what is not acked yet is read again after the restart
         except BaseException as e:
             stop(agent, e)
+        finally:
+            BUSY.pop(agent, None)
 
 
 def table_set(table: TableT[Any, Any], key: Any, value: Any, event: EventT) -> None:

@@ -12,7 +12,8 @@ and then checks what a user and a consumer see:
 
 The faults: the worker killed with SIGKILL 20 times at seeded random instants;
 two workers in one group, one killed (rebalance); the Kafka broker killed and
-restarted; PostgreSQL stopped for 30 s; the API restarted under open
+restarted; the broker frozen for 25 s (the wedged worker restarts itself);
+PostgreSQL stopped for 30 s; the API restarted under open
 subscriptions, whose clients reconnect and resume. Every worker runs under a
 supervisor that restarts it when it exits, as systemd or Kubernetes would.
 """
@@ -43,6 +44,8 @@ from schemas.events import FrameDetections, ZoneDelta
 from streams.core.alerts import ZoneAlerts
 from streams.core.counting import LineCounter
 from streams.core.zones import ZoneGraph, ZoneOccupancy
+from streams.runtime import diagnostics
+from streams.runtime.batches import EXIT_STATUS
 from streams.settings import Settings
 from tests.harness import ROOT, Namespace, Process, create_topics, deploy, free_port
 from tests.harness import api as start_api
@@ -148,6 +151,18 @@ class Supervisor:
     def logs(self, n: int = 30) -> str:
         return self.current.tail(n)
 
+    def report(self) -> str:
+        """For a failure: where the running worker stands (its stacks and tasks,
+        see :mod:`streams.runtime.diagnostics`) and its last log lines."""
+        if self.current.proc.poll() is None:
+            self.current.proc.send_signal(diagnostics.SIGNAL)
+            time.sleep(2.0)
+        log = self.current.log.read_text(errors="replace")
+        at = log.rfind(diagnostics.MARKER)
+        before = "\n".join(log[: max(at, 0) or len(log)].splitlines()[-30:])
+        dump = log[at:] if at >= 0 else "(no dump in the log)"
+        return f"{self.current.log}:\n{before}\n{dump[:30_000]}"
+
 
 async def publish_paced(ns: Namespace, frames: list[FrameDetections], speed: float) -> None:
     """Publish frames in capture order at ``speed`` times real time."""
@@ -228,12 +243,18 @@ async def graphql_zones(port: int) -> dict[str, dict[str, int]]:
         }
 
 
-async def assert_drained_exact(ns: Namespace, port: int, want: Expected, logs: str = "") -> None:
-    """Wait for the pipeline to drain, then check every view against the answer."""
+async def assert_drained_exact(
+    ns: Namespace, port: int, want: Expected, sup: Supervisor | None = None
+) -> None:
+    """Wait for the pipeline to drain, then check every view against the answer.
+
+    On a timeout the failure carries ``sup``'s report on its worker.
+    """
     deadline = time.monotonic() + DRAIN_TIMEOUT_S
     zones: dict = {}
     total = distinct = 0
     alerts: dict = {}
+    logs = ""
     while time.monotonic() < deadline:
         with contextlib.suppress(httpx.HTTPError):
             zones = await graphql_zones(port)
@@ -241,6 +262,8 @@ async def assert_drained_exact(ns: Namespace, port: int, want: Expected, logs: s
         if zones == want.zones and total == want.crossings and alerts == want.alerts:
             break
         await asyncio.sleep(1.0)
+    else:
+        logs = await asyncio.to_thread(sup.report) if sup else ""
     assert zones == want.zones, f"GraphQL zones {zones} != truth {want.zones}\n{logs}"
     assert total == distinct == want.crossings, (
         f"crossings stored {total} ({distinct} distinct), truth {want.crossings}\n{logs}"
@@ -284,7 +307,7 @@ async def test_worker_killed_20_times_at_random_instants(namespace, processes, t
         kills += 1
         await asyncio.sleep(0.3)  # the supervisor starts the next one
     await publisher
-    await assert_drained_exact(namespace, port, want, sup.logs())
+    await assert_drained_exact(namespace, port, want, sup)
     assert sup.starts == 21
     await sup.stop()
 
@@ -299,7 +322,7 @@ async def test_two_workers_one_killed_rebalance(namespace, processes, tmp_path):
     await second.stop()  # not restarted: the group rebalances onto the first
     second.kill()
     await publisher
-    await assert_drained_exact(namespace, port, want, first.logs())
+    await assert_drained_exact(namespace, port, want, first)
     await first.stop()
 
 
@@ -316,7 +339,39 @@ async def test_broker_killed_and_restarted_mid_stream(namespace, processes, tmp_
     await asyncio.sleep(5)
     await asyncio.to_thread(deploy, "kafka.sh", "start")
     await publisher
-    await assert_drained_exact(namespace, port, want, sup.logs())
+    await assert_drained_exact(namespace, port, want, sup)
+    await sup.stop()
+
+
+async def test_broker_frozen_mid_stream_the_wedged_worker_restarts_itself(
+    namespace, processes, tmp_path
+):
+    """A broker that stops answering (SIGSTOP: connections stay open, nothing comes
+    back) leaves the worker's commit and sends in hand; the watchdog
+    (streams.runtime.watchdog) dumps where it stood and restarts it, and the
+    counts still end exact."""
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        pytest.skip("an external broker is not ours to freeze")
+    namespace.env["OCC_COMMIT_STALL_S"] = "8"
+    want = expected_for(seed=36)
+    sup, port = await ready(namespace, tmp_path, processes)
+    first = sup.current
+    publisher = asyncio.create_task(publish_paced(namespace, want.frames, speed=4.0))
+    await asyncio.sleep(10)
+    run_dir = Path(os.environ.get("OCC_RUN_DIR", ROOT / ".run"))
+    pid = int((run_dir / "kafka" / "kafka.pid").read_text().strip())
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        await asyncio.sleep(25)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    await publisher
+    await assert_drained_exact(namespace, port, want, sup)
+    assert first.proc.poll() == EXIT_STATUS, "the wedged worker did not stop itself"
+    log = first.log.read_text(errors="replace")
+    assert "watchdog: unexpected TimeoutError" in log, log[-3000:]
+    assert diagnostics.MARKER in log and "consumer thread loop" in log
+    assert sup.starts >= 2
     await sup.stop()
 
 
@@ -331,7 +386,7 @@ async def test_postgres_stopped_for_30_seconds_mid_stream(namespace, processes, 
     await asyncio.sleep(30)
     await asyncio.to_thread(deploy, "postgres.sh", "start")
     await publisher
-    await assert_drained_exact(namespace, port, want, sup.logs())
+    await assert_drained_exact(namespace, port, want, sup)
     await sup.stop()
 
 
@@ -384,7 +439,7 @@ async def test_api_restarted_under_open_subscriptions(namespace, processes, tmp_
     processes.append(api)
     await asyncio.to_thread(api.wait_for_log, "Application startup complete", 60)
     await publisher
-    await assert_drained_exact(namespace, port, want, sup.logs())
+    await assert_drained_exact(namespace, port, want, sup)
     deadline = time.monotonic() + 30
     views: list[dict] = []
     while time.monotonic() < deadline:
