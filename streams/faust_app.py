@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import faust
 
-from streams import faust_recovery
+from streams import aiokafka_metadata, faust_recovery
 from streams.settings import Settings
 from streams.topics import worker_topics
 
@@ -25,10 +25,12 @@ def create_app(settings: Settings) -> faust.App:
     """The worker's Faust app for ``settings`` (broker, group, commit and session timing).
 
     Installs the patch against faust-streaming #596 (skipped messages after
-    table recovery, :mod:`streams.faust_recovery`) first, before any Faust
-    object exists.
+    table recovery, :mod:`streams.faust_recovery`) and the one that keeps
+    aiokafka's metadata task alive (:mod:`streams.aiokafka_metadata`) first,
+    before any Faust or aiokafka object exists.
     """
     faust_recovery.install()
+    aiokafka_metadata.install()
     return faust.App(
         settings.app_id,
         broker=f"kafka://{settings.kafka_bootstrap_servers}",
