@@ -25,8 +25,9 @@ format: ## Format the code
 typecheck: ## mypy
 	.venv/bin/mypy schemas streams producers api
 
-schemas: ## Regenerate the JSON Schema files under schemas/json
+schemas: ## Regenerate the JSON Schema files (schemas/json) and the AsyncAPI document
 	.venv/bin/python -m schemas.export
+	.venv/bin/python -m streams.cli.asyncapi
 
 bench: ## Run every benchmark (tables to copy into the README)
 	bash deploy/bench.sh
