@@ -25,8 +25,8 @@ idempotent): ``AIOKafkaClient._md_synchronizer`` is wrapped so that when the
 original loop ends by an exception, or by a cancellation that is not the
 client's own ``close()``, the wrapper logs it with its traceback, resolves
 the waiting refresh with ``False`` ("not updated", which every caller already
-handles by retrying), waits the client's retry backoff and runs the loop
-again. ``close()`` still stops it: a cancellation of the task itself
+handles by retrying), waits a second (or the client's retry backoff if
+longer) and runs the loop again. ``close()`` still stops it: a cancellation of the task itself
 (``Task.cancelling()``) is passed on. The commit watchdog
 (:mod:`streams.runtime.watchdog`) stays as the last resort for any other
 wedge.
@@ -46,6 +46,8 @@ __all__ = ["install", "installed", "original"]
 logger = logging.getLogger(__name__)
 
 _MARK = "__occ_metadata_task_kept_alive__"
+#: At least this long between two runs of the task (no log flood on a persistent error).
+RESTART_AFTER_S = 1.0
 _original: Callable[[Any], Coroutine[Any, Any, None]] | None = None
 
 
@@ -112,7 +114,7 @@ def _kept_alive(
             self._md_update_fut = None
             if waiting is not None and not waiting.done():
                 waiting.set_result(False)
-            await asyncio.sleep(self._retry_backoff)
+            await asyncio.sleep(max(self._retry_backoff, RESTART_AFTER_S))
 
     setattr(_md_synchronizer, _MARK, True)
     return _md_synchronizer
