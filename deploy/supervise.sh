@@ -2,7 +2,8 @@
 # supervise.sh NAME CMD... : keep CMD running, as systemd's Restart=always would.
 #
 # The worker stops itself on purpose when it must not go on (an offset gap,
-# an unexpected error in the sink: exit code 70, nothing acknowledged), and
+# an unexpected error in the sink, a commit or batch stuck for 90 s: exit code
+# 70, nothing acknowledged), and
 # counts on being restarted to read the range again. TERM/INT stop the child
 # and then the supervisor. Restarts back off from 1 s to 30 s while the child
 # keeps dying within a minute of its start.
