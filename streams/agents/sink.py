@@ -88,6 +88,11 @@ def parse(raw: object) -> Event:
         raise NotStorable(f"not a storable event: {e!r}") from None
 
 
+#: Longest wait between two tries while the database is down: storage resumes
+#: at most this long after it is back (a try costs one connection attempt).
+RETRY_MAX_S = 5.0
+
+
 async def _flush(sink: PostgresSink[Message]) -> None:
     """Flush until stored (retrying outages with backoff); dead-letter what is refused."""
     delay = 0.5
@@ -98,7 +103,7 @@ async def _flush(sink: PostgresSink[Message]) -> None:
         except SinkError as e:
             logger.error("%s; retrying in %.1f s", e, delay)
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 30.0)
+            delay = min(delay * 2, RETRY_MAX_S)
     for rejected in flushed.rejected:
         if rejected.origin is None:
             raise RuntimeError(f"the sink rejected an event without its origin: {rejected}")
