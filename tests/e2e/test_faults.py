@@ -165,8 +165,14 @@ class Supervisor:
 
 
 async def publish_paced(ns: Namespace, frames: list[FrameDetections], speed: float) -> None:
-    """Publish frames in capture order at ``speed`` times real time."""
-    producer = AIOKafkaProducer(bootstrap_servers=ns.bootstrap, linger_ms=5, acks="all")
+    """Publish frames in capture order at ``speed`` times real time.
+
+    Each frame is acknowledged by the broker before the next is sent, and retried
+    until it is: a camera that keeps its frames, in order, while the broker is down.
+    (Queuing with ``send`` alone loses the frames whose delivery times out during a
+    long outage, and re-sending them later would put them behind newer frames.)
+    """
+    producer = AIOKafkaProducer(bootstrap_servers=ns.bootstrap, linger_ms=0, acks="all")
     await producer.start()
     try:
         t0 = frames[0].captured_at
@@ -177,14 +183,14 @@ async def publish_paced(ns: Namespace, frames: list[FrameDetections], speed: flo
                 await asyncio.sleep(due)
             while True:
                 try:
-                    await producer.send(
+                    await producer.send_and_wait(
                         ns.topic("detections"),
                         key=frame.camera_id.encode(),
                         value=frame.model_dump_json().encode(),
                         timestamp_ms=int(frame.captured_at.timestamp() * 1000),
                     )
                     break
-                except Exception:  # the broker is down (fault c): the camera retries
+                except Exception:  # the broker is down: the camera retries this frame
                     await asyncio.sleep(0.5)
         await producer.flush()
     finally:
