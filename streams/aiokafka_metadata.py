@@ -17,8 +17,12 @@ lookup lock after a failed lookup (``GroupCoordinator.ensure_coordinator_known``
 so the heartbeat and every offset commit waited behind it, Faust's drain loop
 waited on the commit, and the worker stayed alive, in its group and silent.
 aiokafka issue #712 (open; PR #1108) reports a metadata update that never ends
-after a network problem. What ended the task here is not known yet: this
-module logs it the next time.
+after a network problem. The cause, caught by this module's log in the
+fault suite: under uvloop, ``AIOKafkaConnection.send`` writing to a
+connection the broker had just closed raises ``RuntimeError("unable to
+perform operation on <TCPTransport closed=True ...>")`` (asyncio's own
+transport does not raise there), which is no ``KafkaError``, so
+``_metadata_update`` lets it out and the task ends.
 
 The fix, :func:`install` (called by :func:`streams.faust_app.create_app`,
 idempotent): ``AIOKafkaClient._md_synchronizer`` is wrapped so that when the
