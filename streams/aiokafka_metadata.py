@@ -30,8 +30,8 @@ original loop ends by an exception, or by a cancellation that is not the
 client's own ``close()``, the wrapper logs it with its traceback, resolves
 the waiting refresh with ``False`` ("not updated", which every caller already
 handles by retrying), waits a second (or the client's retry backoff if
-longer) and runs the loop again. ``close()`` still stops it: a cancellation of the task itself
-(``Task.cancelling()``) is passed on. The commit watchdog
+longer) and runs the loop again. ``close()`` still stops it: a cancellation
+of the task itself (``Task.cancelling()``) is passed on. The commit watchdog
 (:mod:`streams.runtime.watchdog`) stays as the last resort for any other
 wedge.
 """
@@ -91,29 +91,21 @@ def _kept_alive(
 ) -> Callable[[Any], Coroutine[Any, Any, None]]:
     @functools.wraps(loop_forever)
     async def _md_synchronizer(self: Any) -> None:
+        again = "running it again (metadata refreshes waiting on it get False and retry)"
         while True:
             try:
                 await loop_forever(self)
-                how = "returned"
             except asyncio.CancelledError:
                 task = asyncio.current_task()
                 if task is None or task.cancelling():
                     raise  # the client's close(): stop
-                how = "was cancelled from inside"
                 logger.error(
-                    "aiokafka's metadata task %s; running it again (metadata refreshes"
-                    " waiting on it get False and retry)",
-                    how,
-                    exc_info=True,
+                    "aiokafka's metadata task was cancelled from inside; %s", again, exc_info=True
                 )
             except Exception:
-                how = "failed"
-                logger.exception(
-                    "aiokafka's metadata task failed; running it again (metadata refreshes"
-                    " waiting on it get False and retry)"
-                )
+                logger.exception("aiokafka's metadata task failed; %s", again)
             else:
-                logger.error("aiokafka's metadata task %s; running it again", how)
+                logger.error("aiokafka's metadata task returned; %s", again)
             waiting = self._md_update_fut
             self._md_update_fut = None
             if waiting is not None and not waiting.done():

@@ -53,8 +53,8 @@ class Settings(BaseSettings):
     raw_retention_days: int = 30
     #: Producer linger (ms): how long the worker's producer waits to fill a batch.
     producer_linger_ms: float = Field(default=2.0, ge=0)
-    #: Seconds one offset commit may stay in flight before the worker restarts
-    #: (see :mod:`streams.runtime.watchdog`).
+    #: Seconds one offset commit, or one agent's batch, may stay in hand before
+    #: the worker restarts (see :mod:`streams.runtime.watchdog`).
     commit_stall_s: float = Field(default=90.0, gt=0)
     sink_batch_size: int = Field(default=2000, ge=1)
     sink_batch_seconds: float = Field(default=0.25, gt=0)

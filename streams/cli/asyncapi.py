@@ -24,7 +24,7 @@ from typing import Any
 
 from schemas.export import MODELS, SCHEMA_DIR
 from streams.settings import Settings
-from streams.topics import TOPICS, TopicSpec
+from streams.topics import TOPICS
 
 __all__ = ["CARRIES", "DOCUMENT", "KEYS", "render", "stale"]
 
@@ -65,14 +65,6 @@ KEYS: dict[str, str] = {
 _KAFKA_BINDING = "0.5.0"
 
 
-def _retention(spec: TopicSpec, settings: Settings) -> int:
-    return int(spec.configs(settings)["retention.ms"])
-
-
-def _message_id(topic: str, stem: str) -> str:
-    return f"{stem.split('.')[0]}-on-{topic}"
-
-
 def render(settings: Settings | None = None) -> str:
     """The document; by default as committed, from the defaults of :class:`Settings`
     (no topic prefix, the local broker), whatever the environment says."""
@@ -85,12 +77,12 @@ def render(settings: Settings | None = None) -> str:
         address = settings.topic(spec.name)
         channel_messages = {}
         for stem in stems:
-            model = MODELS[stem]
-            mid = _message_id(spec.name, stem)
+            name = stem.split(".")[0]  # the model, without the schema version
+            mid = f"{name}-on-{spec.name}"
             messages[mid] = {
-                "name": stem.split(".")[0],
+                "name": name,
                 "title": f"{stem} on {address}",
-                "summary": (model.__doc__ or "").strip().splitlines()[0],
+                "summary": (MODELS[stem].__doc__ or "").strip().splitlines()[0],
                 "contentType": "application/json",
                 "payload": {"$ref": f"json/{stem}.schema.json"},
                 "bindings": {
@@ -100,8 +92,7 @@ def render(settings: Settings | None = None) -> str:
                     }
                 },
             }
-            channel_messages[stem.split(".")[0]] = {"$ref": f"#/components/messages/{mid}"}
-        retention = _retention(spec, settings)
+            channel_messages[name] = {"$ref": f"#/components/messages/{mid}"}
         channels[spec.name] = {
             "address": address,
             "title": address,
@@ -114,7 +105,7 @@ def render(settings: Settings | None = None) -> str:
                     "replicas": 1,
                     "topicConfiguration": {
                         "cleanup.policy": ["delete"],
-                        "retention.ms": retention,
+                        "retention.ms": int(spec.configs(settings)["retention.ms"]),
                     },
                     "bindingVersion": _KAFKA_BINDING,
                 }

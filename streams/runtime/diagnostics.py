@@ -29,7 +29,7 @@ from typing import Any, TextIO
 
 from faust.types import AppT
 
-__all__ = ["MARKER", "SIGNAL", "client_tasks", "dump", "install", "loops_of"]
+__all__ = ["MARKER", "SIGNAL", "client_tasks", "dump", "dump_worker", "install", "loops_of"]
 
 SIGNAL = signal.SIGQUIT
 #: The first line of every dump (for tools that cut it out of a log).
@@ -80,7 +80,6 @@ def dump(
     assert out is not None
     print(MARKER, file=out, flush=True)
     faulthandler.dump_traceback(file=out, all_threads=True)
-    loops, extra_tasks = list(loops), list(extra_tasks)
     for name, loop in loops:
         try:
             tasks = _tasks(loop)
@@ -132,10 +131,15 @@ def client_tasks(app: AppT) -> list[tuple[str, Any]]:
     return [("consumer client metadata task", getattr(client, "_sync_task", None))]
 
 
+def dump_worker(app: AppT) -> None:
+    """:func:`dump` the worker of ``app``: its loops and its consumer's metadata task."""
+    dump(loops_of(app), extra_tasks=client_tasks(app))
+
+
 def install(app: AppT) -> None:
     """Answer ``SIGQUIT`` with a dump (call in the main thread, before the worker starts)."""
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
-        dump(loops_of(app), extra_tasks=client_tasks(app))
+        dump_worker(app)
 
     signal.signal(SIGNAL, on_signal)

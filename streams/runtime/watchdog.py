@@ -101,9 +101,7 @@ def install(app: AppT, limit_s: float) -> Watchdog:
         )
 
     def dump_and_stop(who: str, error: BaseException) -> NoReturn:
-        diagnostics.dump(
-            diagnostics.loops_of(app), extra_tasks=diagnostics.client_tasks(app)
-        )  # where it hung, for the operator
+        diagnostics.dump_worker(app)  # where it hung, for the operator
         stop_hard(who, error)
 
     watchdog = Watchdog(limit_s, stop=dump_and_stop)

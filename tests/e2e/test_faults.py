@@ -148,9 +148,6 @@ class Supervisor:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
 
-    def logs(self, n: int = 30) -> str:
-        return self.current.tail(n)
-
     def report(self) -> str:
         """For a failure: where the running worker stands (its stacks and tasks,
         see :mod:`streams.runtime.diagnostics`) and its last log lines."""
@@ -159,9 +156,15 @@ class Supervisor:
             time.sleep(2.0)
         log = self.current.log.read_text(errors="replace")
         at = log.rfind(diagnostics.MARKER)
-        before = "\n".join(log[: max(at, 0) or len(log)].splitlines()[-30:])
-        dump = log[at:] if at >= 0 else "(no dump in the log)"
+        head, dump = (log[:at], log[at:]) if at >= 0 else (log, "(no dump in the log)")
+        before = "\n".join(head.splitlines()[-30:])
         return f"{self.current.log}:\n{before}\n{dump[:30_000]}"
+
+
+def broker_pid() -> int:
+    """The project-local broker's process id (deploy/kafka.sh writes it)."""
+    run_dir = Path(os.environ.get("OCC_RUN_DIR", ROOT / ".run"))
+    return int((run_dir / "kafka" / "kafka.pid").read_text().strip())
 
 
 async def publish_paced(ns: Namespace, frames: list[FrameDetections], speed: float) -> None:
@@ -339,8 +342,7 @@ async def test_broker_killed_and_restarted_mid_stream(namespace, processes, tmp_
     sup, port = await ready(namespace, tmp_path, processes)
     publisher = asyncio.create_task(publish_paced(namespace, want.frames, speed=4.0))
     await asyncio.sleep(10)
-    run_dir = Path(os.environ.get("OCC_RUN_DIR", ROOT / ".run"))
-    pid = int((run_dir / "kafka" / "kafka.pid").read_text().strip())
+    pid = broker_pid()
     os.kill(pid, signal.SIGKILL)
     await asyncio.sleep(5)
     await asyncio.to_thread(deploy, "kafka.sh", "start")
@@ -364,8 +366,7 @@ async def test_broker_frozen_mid_stream_the_wedged_worker_restarts_itself(
     first = sup.current
     publisher = asyncio.create_task(publish_paced(namespace, want.frames, speed=4.0))
     await asyncio.sleep(10)
-    run_dir = Path(os.environ.get("OCC_RUN_DIR", ROOT / ".run"))
-    pid = int((run_dir / "kafka" / "kafka.pid").read_text().strip())
+    pid = broker_pid()
     os.kill(pid, signal.SIGSTOP)
     try:
         await asyncio.sleep(25)
