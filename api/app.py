@@ -64,7 +64,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         pool = AsyncConnectionPool(settings.database_url, min_size=1, max_size=8, open=False)
         await pool.open(wait=True)
         hub = LiveHub(
-            settings.kafka_bootstrap_servers, settings.topic("occupancy"), settings.topic("alerts")
+            settings.kafka_bootstrap_servers,
+            settings.topic("occupancy"),
+            settings.topic("alerts"),
+            settings.topic("camera-health"),
         )
         await hub.start()
         producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all")

@@ -9,7 +9,10 @@ current state of its zones (:meth:`LiveHub.latest` and, for zones the hub has
 not seen, whatever the caller loads from storage), so a client that
 reconnects starts from the current values rather than waiting for the next
 change. Alert subscribers get every alert, in a bounded queue that drops the
-oldest (and says so) if a client stops reading.
+oldest (and says so) if a client stops reading. Camera heartbeats
+(``camera-health.v1``) are read from a few minutes back at start, so a new API
+instance knows every running camera's status at once; :attr:`LiveHub.cameras`
+holds the newest heartbeat per camera.
 
 The consumer task survives transient Kafka errors (it logs them and backs off)
 and skips unreadable records; if it ends for any other reason,
@@ -25,7 +28,7 @@ import logging
 from collections import deque
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import orjson
@@ -34,6 +37,7 @@ from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
 from schemas.events import OccupancyChanged
+from schemas.health import CameraHealth
 from schemas.operations import AlertEvent, AlertRaised, AlertResolved
 
 __all__ = ["AlertSubscriber", "LiveHub", "OccupancySubscriber", "ZoneState"]
@@ -168,16 +172,32 @@ class LiveHub:
         bootstrap: Kafka bootstrap servers.
         occupancy_topic: The occupancy topic name.
         alerts_topic: The alerts topic name.
+        health_topic: The camera heartbeat topic, read from
+            :attr:`HEALTH_LOOKBACK_S` back; None: no camera status.
     """
+
+    #: How far back heartbeats are read at start: a few heartbeat intervals, so
+    #: every running camera has sent one, and a camera whose newest heartbeat is
+    #: older than this is offline anyway.
+    HEALTH_LOOKBACK_S = 300.0
 
     #: Back-off after a transient Kafka error: doubles from the first value up
     #: to the second, and starts over after a successful fetch.
     RETRY_BACKOFF_S = (0.5, 10.0)
 
-    def __init__(self, bootstrap: str, occupancy_topic: str, alerts_topic: str) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        occupancy_topic: str,
+        alerts_topic: str,
+        health_topic: str | None = None,
+    ) -> None:
         self.bootstrap = bootstrap
         self.occupancy_topic = occupancy_topic
         self.alerts_topic = alerts_topic
+        self.health_topic = health_topic
+        #: The newest heartbeat per camera id (by its ``at``).
+        self.cameras: dict[str, CameraHealth] = {}
         self.occupancy_subscribers: set[OccupancySubscriber] = set()
         self.alert_subscribers: set[AlertSubscriber] = set()
         self.received = 0
@@ -195,9 +215,11 @@ class LiveHub:
         """Start consuming; returns once the consumer is positioned at the end."""
         # Without a group the consumer assigns itself every partition of the
         # topics once metadata arrives; nothing is ever committed.
+        topics = [self.occupancy_topic, self.alerts_topic]
+        if self.health_topic is not None:
+            topics.append(self.health_topic)
         consumer = AIOKafkaConsumer(
-            self.occupancy_topic,
-            self.alerts_topic,
+            *topics,
             bootstrap_servers=self.bootstrap,
             group_id=None,
             enable_auto_commit=False,
@@ -206,20 +228,23 @@ class LiveHub:
         await consumer.start()
         self._consumer = consumer
         for _ in range(100):  # the topics may be created a moment after the API starts
-            if {tp.topic for tp in consumer.assignment()} == {
-                self.occupancy_topic,
-                self.alerts_topic,
-            }:
+            if {tp.topic for tp in consumer.assignment()} == set(topics):
                 break
             await asyncio.sleep(0.1)
         tps = sorted(consumer.assignment())
         if not tps:
             await consumer.stop()
             raise RuntimeError(
-                f"topics {self.occupancy_topic!r}, {self.alerts_topic!r} do not exist; "
-                "run python -m streams.admin"
+                f"topics {', '.join(map(repr, topics))} do not exist; run python -m streams.admin"
             )
         await consumer.seek_to_end(*tps)
+        health = [tp for tp in tps if tp.topic == self.health_topic]
+        if health:
+            since_ms = int((datetime.now(UTC).timestamp() - self.HEALTH_LOOKBACK_S) * 1000)
+            found = await consumer.offsets_for_times(dict.fromkeys(health, since_ms))
+            for tp, at in found.items():
+                if at is not None:  # None: nothing that recent; stay at the end
+                    consumer.seek(tp, at.offset)
         for tp in tps:  # resolve positions now, so nothing published from here on is missed
             await consumer.position(tp)
         self.attach(consumer)
@@ -264,6 +289,12 @@ class LiveHub:
         return [s for z, s in self._latest.items() if zone_ids is None or z in zone_ids]
 
     def _dispatch(self, topic: str, value: bytes) -> None:
+        if topic == self.health_topic:
+            beat = CameraHealth.model_validate_json(value)
+            known = self.cameras.get(beat.camera_id)
+            if known is None or known.at <= beat.at:
+                self.cameras[beat.camera_id] = beat
+            return
         if topic == self.occupancy_topic:
             state = ZoneState.from_event(OccupancyChanged.model_validate_json(value))
             current = self._latest.get(state.zone_id)

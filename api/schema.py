@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from api.alerts import AlertMutation, AlertQuery, AlertSubscription
+from api.cameras import CameraQuery
 from api.history import HistoryQuery
 from api.operations import OperationsMutation
 from api.zones import ZoneQuery, ZoneSubscription
@@ -13,7 +14,7 @@ __all__ = ["schema"]
 
 
 @strawberry.type
-class Query(ZoneQuery, AlertQuery, HistoryQuery):
+class Query(ZoneQuery, AlertQuery, HistoryQuery, CameraQuery):
     pass
 
 

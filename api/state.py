@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaProducer
 from psycopg_pool import AsyncConnectionPool
@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from api.live import LiveHub
 from schemas.config import PlantConfig
+from streams.core.zones import ZoneGraph
 from streams.settings import Settings
 
 __all__ = ["ApiState"]
@@ -22,6 +23,11 @@ class ApiState:
     pool: AsyncConnectionPool
     hub: LiveHub
     producer: AIOKafkaProducer
+    #: Zone containment and which cameras feed which zones, from ``plant``.
+    graph: ZoneGraph = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.graph = ZoneGraph(self.plant.zones, self.plant.lines)
 
     async def publish(self, topic: str, key: str, event: BaseModel) -> None:
         """Publish an event and wait for Kafka's acknowledgement."""

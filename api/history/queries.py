@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -18,7 +18,8 @@ from api.history.buckets import (
     read_history,
     read_statistics,
 )
-from api.history.types import FacilityStatistics, Granularity, History
+from api.history.timeframes import timeframe_range
+from api.history.types import FacilityStatistics, Granularity, History, Timeframe, TimeRange
 from api.state import ApiState
 
 __all__ = ["HistoryQuery"]
@@ -67,6 +68,22 @@ class HistoryQuery:
             granularity=request.granularity,
             timezone=tz,
             found=found,
+        )
+
+    @strawberry.field(
+        description="The range of a dashboard timeframe now, in the plant's time zone, and "
+        "the bucket size to query its history in."
+    )
+    async def timeframe(
+        self,
+        info: strawberry.Info,
+        name: Timeframe,  # type: ignore[valid-type]
+    ) -> TimeRange:
+        state: ApiState = info.context["state"]
+        tz = await history_timezone(state.pool)
+        found = timeframe_range(name, datetime.now(UTC), ZoneInfo(tz))
+        return TimeRange(
+            from_=found.start, to=found.end, granularity=found.granularity, timezone=tz
         )
 
     @strawberry.field(

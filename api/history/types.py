@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import strawberry
 
-from api.history import buckets
+from api.history import buckets, timeframes
 from api.history.buckets import Bucket
 
 __all__ = [
@@ -17,6 +17,8 @@ __all__ = [
     "HistoryBucket",
     "HistorySeries",
     "SubjectKind",
+    "TimeRange",
+    "Timeframe",
 ]
 
 Granularity = strawberry.enum(
@@ -25,6 +27,19 @@ Granularity = strawberry.enum(
     "plant's time zone.",
 )
 SubjectKind = strawberry.enum(buckets.SubjectKind, description="What a history is about.")
+Timeframe = strawberry.enum(
+    timeframes.Timeframe,
+    description="A dashboard period in the plant's time zone: today, the last 7 or 30 days "
+    "(including today), this month, this year.",
+)
+
+
+@strawberry.type(description="A timeframe's range and the bucket size to draw it in.")
+class TimeRange:
+    from_: datetime = strawberry.field(name="from", description="Range start (inclusive).")
+    to: datetime = strawberry.field(description="Range end (exclusive); may lie ahead.")
+    granularity: Granularity  # type: ignore[valid-type]
+    timezone: str
 
 
 @strawberry.type(description="One time bucket of a history.")

@@ -32,6 +32,7 @@ async def load_zones(state: ApiState, ids: list[str] | None = None) -> list[Zone
                 exits=r.get("exits", 0),
                 version=r.get("version", 0),
                 updated_at=r.get("updated_at"),
+                camera_ids=[strawberry.ID(c) for c in sorted(state.graph.sources_of(z.id))],
             )
         )
     return zones

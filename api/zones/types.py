@@ -24,6 +24,10 @@ class Zone:
     updated_at: datetime | None = strawberry.field(
         description="Event time (UTC) of the newest change."
     )
+    camera_ids: list[strawberry.ID] = strawberry.field(
+        description="The cameras whose lines change this zone's occupancy: if one is "
+        "offline, the count misses whoever passes it."
+    )
 
     @strawberry.field(description="Occupancy / capacity, 0..1+; null without a capacity.")
     def utilization(self) -> float | None:

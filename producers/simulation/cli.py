@@ -63,6 +63,9 @@ def main(argv: list[str] | None = None) -> None:
                 settings.topic("detections"),
                 args.realtime,
                 start,
+                health_topic=settings.topic("camera-health"),
+                source=f"simulation://seed={seed}",
+                final_status="online" if args.loop else "ended",
             )
         )
         logger.info("published %d frames", n)

@@ -224,3 +224,42 @@ async def test_a_task_cancelled_by_someone_else_is_not_healthy(hub: LiveHub) -> 
     hub._task.cancel()
     await until(lambda: hub.problem is not None)
     assert hub.problem == "consumer task cancelled"
+
+
+# -- camera heartbeats ---------------------------------------------------------
+
+HEALTH = "camera-health.v1"
+
+
+def heartbeat(camera: str, at: datetime, status: str = "online", fps: float = 10.0) -> bytes:
+    from producers.publish import PlayedCamera
+
+    beat = PlayedCamera(camera, "simulation", T0).beat("online")
+    return (
+        beat.model_copy(update={"at": at, "status": status, "processed_fps": fps})
+        .model_dump_json()
+        .encode()
+    )
+
+
+async def test_the_hub_keeps_each_cameras_newest_heartbeat_whatever_the_order() -> None:
+    h = LiveHub("unused:9092", OCC, ALERTS, HEALTH)
+    h.attach(
+        FakeConsumer(
+            batch(
+                HEALTH,
+                heartbeat("cam-north", T0 + timedelta(seconds=10), fps=9.5),
+                heartbeat("cam-south", T0, "reconnecting"),
+                heartbeat("cam-north", T0 + timedelta(seconds=5), fps=1.0),  # older: ignored
+                b'{"type": "CameraHealth", "camera_id": "cam-x"}',  # unreadable: skipped
+            )
+        )
+    )
+    try:
+        await until(lambda: h.received == 3)
+        assert {c: (b.status, b.processed_fps) for c, b in h.cameras.items()} == {
+            "cam-north": ("online", 9.5),
+            "cam-south": ("reconnecting", 10.0),
+        }
+    finally:
+        await h.stop()

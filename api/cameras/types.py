@@ -1,0 +1,110 @@
+"""GraphQL types of the cameras domain."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from schemas.config import CameraConfig, LineConfig
+from schemas.health import CameraHealth
+
+__all__ = ["Camera", "CountingLine", "LinePoint"]
+
+
+@strawberry.type(description="A point in the camera's frame, in pixels (y down).")
+class LinePoint:
+    x: float
+    y: float
+
+
+@strawberry.type(description="A counting line on one camera, between two zones.")
+class CountingLine:
+    id: strawberry.ID
+    camera_id: strawberry.ID
+    points: list[LinePoint] = strawberry.field(
+        description="The two end points; walking from the left-hand to the right-hand side "
+        "of points[0] -> points[1] (y down) is 'in' (from_zone -> to_zone)."
+    )
+    from_zone: strawberry.ID
+    to_zone: strawberry.ID
+    allowed: str = strawberry.field(description="both, in or out (one-way lines).")
+    anchor: str
+    min_distance_px: float
+    min_frames: int
+
+    @classmethod
+    def from_config(cls, line: LineConfig) -> CountingLine:
+        return cls(
+            id=strawberry.ID(line.id),
+            camera_id=strawberry.ID(line.camera_id),
+            points=[LinePoint(x=x, y=y) for x, y in line.points],
+            from_zone=strawberry.ID(line.from_zone),
+            to_zone=strawberry.ID(line.to_zone),
+            allowed=line.allowed,
+            anchor=line.anchor,
+            min_distance_px=line.min_distance_px,
+            min_frames=line.min_frames,
+        )
+
+
+@strawberry.type(description="A configured camera, its lines and its producer's latest heartbeat.")
+class Camera:
+    id: strawberry.ID
+    name: str
+    width: int
+    height: int
+    lines: list[CountingLine]
+    zone_ids: list[strawberry.ID] = strawberry.field(
+        description="The zones whose occupancy this camera's lines change."
+    )
+    status: str = strawberry.field(
+        description="online, starting, reconnecting, offline (no heartbeat for three "
+        "intervals, or the producer ended, failed or stopped) or unknown (no heartbeat seen)."
+    )
+    producer_status: str | None = strawberry.field(
+        description="What the producer last said: starting, online, reconnecting, ended, "
+        "failed, stopped."
+    )
+    producer_id: str | None
+    heartbeat_at: datetime | None
+    last_frame_at: datetime | None
+    capture_fps: float | None
+    processed_fps: float | None
+    processing_ms: float | None
+    frames_published: int | None
+    frames_dropped: int | None
+    reconnects: int | None
+    detector: str | None
+    last_error: str | None
+
+    @classmethod
+    def build(
+        cls,
+        camera: CameraConfig,
+        lines: list[LineConfig],
+        zone_ids: tuple[str, ...],
+        status: str,
+        beat: CameraHealth | None,
+    ) -> Camera:
+        return cls(
+            id=strawberry.ID(camera.id),
+            name=camera.name or camera.id,
+            width=camera.width,
+            height=camera.height,
+            lines=[CountingLine.from_config(line) for line in lines],
+            zone_ids=[strawberry.ID(z) for z in zone_ids],
+            status=status,
+            producer_status=beat.status if beat else None,
+            producer_id=beat.producer_id if beat else None,
+            heartbeat_at=beat.at if beat else None,
+            last_frame_at=beat.last_frame_at if beat else None,
+            capture_fps=beat.capture_fps if beat else None,
+            processed_fps=beat.processed_fps if beat else None,
+            processing_ms=beat.processing_ms if beat else None,
+            frames_published=beat.frames_published if beat else None,
+            frames_dropped=beat.frames_dropped if beat else None,
+            reconnects=beat.reconnects if beat else None,
+            detector=beat.detector if beat else None,
+            last_error=beat.last_error if beat else None,
+        )
