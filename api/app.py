@@ -1,13 +1,15 @@
 """ASGI application: ``uvicorn api.app:app``.
 
 Routes: ``/graphql`` (queries over HTTP, subscriptions over WebSocket with the
-graphql-transport-ws protocol only), ``/`` (the live dashboard), ``/healthz``,
-``/export/history.csv`` (see :mod:`api.history.export`).
+graphql-transport-ws protocol only), ``/`` (the dashboard, with ``/static/*``
+and ``/vendor/plotly.min.js``), ``/healthz``, ``/export/history.csv`` (see
+:mod:`api.history.export`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.resources
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,7 +20,8 @@ from psycopg_pool import AsyncConnectionPool
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
@@ -36,6 +39,9 @@ __all__ = ["app", "create_app"]
 logger = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
+#: plotly.js as the plotly Python package ships it: the dashboard's charts with
+#: no Node toolchain and no third-party code in this repository.
+PLOTLY_JS = importlib.resources.files("plotly") / "package_data" / "plotly.min.js"
 
 
 class _GraphQL(GraphQL[dict[str, Any], None]):
@@ -88,6 +94,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def dashboard(_: Request) -> Response:
         return FileResponse(STATIC / "dashboard.html")
 
+    async def plotly_js(_: Request) -> Response:
+        # A day's caching: the file changes only with the installed plotly version.
+        headers = {"cache-control": "public, max-age=86400"}
+        return FileResponse(str(PLOTLY_JS), media_type="text/javascript", headers=headers)
+
     async def healthz(_: Request) -> Response:
         # 503 until started and whenever the live consumer task is not running;
         # "live" says why (a transient Kafka error being retried stays 200).
@@ -102,6 +113,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return Starlette(
         routes=[
             Route("/", dashboard),
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
+            Route("/vendor/plotly.min.js", plotly_js),
             Route("/healthz", healthz),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
