@@ -16,6 +16,10 @@ bash deploy/setup.sh
 # downloads are not counted against a test's time-outs.
 bash deploy/kafka.sh install
 bash deploy/postgres.sh install
+# The dashboard's end-to-end test drives Debian's Chromium through Playwright.
+if [[ -z "${OCC_CHROMIUM:-}" ]] && ! command -v chromium >/dev/null 2>&1; then
+    apt_install chromium
+fi
 
 log "ruff"
 .venv/bin/ruff check .

@@ -41,6 +41,7 @@ class PlayedCamera:
     frames_at_beat: int = 0
     beat_capture: datetime | None = None
     last_capture: datetime | None = None
+    fps: float = 0.0
 
     def seen(self, frame: FrameDetections) -> bool:
         """Count a frame; True when a heartbeat is due."""
@@ -55,7 +56,8 @@ class PlayedCamera:
         elapsed = 0.0
         if self.beat_capture is not None and self.last_capture is not None:
             elapsed = (self.last_capture - self.beat_capture).total_seconds()
-        fps = (self.frames - self.frames_at_beat) / elapsed if elapsed > 0 else 0.0
+        if elapsed > 0:  # else no frame since the last beat: keep its rate
+            self.fps = (self.frames - self.frames_at_beat) / elapsed
         self.frames_at_beat, self.beat_capture = self.frames, self.last_capture
         return CameraHealth(
             camera_id=self.camera_id,
@@ -75,8 +77,8 @@ class PlayedCamera:
             read_errors=0,
             publish_errors=0,
             reconnects=0,
-            capture_fps=fps,
-            processed_fps=fps,
+            capture_fps=self.fps,
+            processed_fps=self.fps,
             last_frame_at=self.last_capture,
         )
 

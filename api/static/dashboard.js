@@ -17,6 +17,7 @@ const alertCountEl = document.getElementById("alert-count");
 
 const zones = new Map();        // id -> zone (query, then live updates)
 let openAlerts = [];            // open alerts, newest first
+const resolvedIds = new Set();  // resolved here or live: storage may lag behind the event
 let cameras = [];               // from the cameras query, refreshed every few seconds
 let live = false;
 
@@ -58,10 +59,18 @@ async function loadZones() {
     if (!known || known.version <= z.version) zones.set(z.id, z);
   }
 }
-async function loadOpenAlerts() {
-  openAlerts = (await gql(`{ alerts(openOnly: true) { ${ALERT_FIELDS} } }`)).alerts;
+function setOpenAlerts(list) {
+  const seen = new Set();
+  openAlerts = list.filter((a) => !resolvedIds.has(a.alertId) && !seen.has(a.alertId) && seen.add(a.alertId))
+    .sort((a, b) => (a.raisedAt < b.raisedAt ? 1 : -1));
   alertCountEl.hidden = openAlerts.length === 0;
   alertCountEl.textContent = openAlerts.length;
+}
+async function loadOpenAlerts() {
+  const stored = (await gql(`{ alerts(openOnly: true) { ${ALERT_FIELDS} } }`)).alerts;
+  // Keep alerts raised live that storage does not hold yet.
+  const ids = new Set(stored.map((a) => a.alertId));
+  setOpenAlerts([...stored, ...openAlerts.filter((a) => !ids.has(a.alertId))]);
 }
 async function loadCameras() { cameras = (await gql(`{ cameras { ${CAMERA_FIELDS} } }`)).cameras; }
 
@@ -109,7 +118,8 @@ function bindResolve(root) {
       try {
         await gql(`mutation ($id: ID!, $by: String!, $reason: String!) {
           resolveAlert(alertId: $id, by: $by, reason: $reason) { alertId resolvedAt } }`, {id, by, reason});
-        openAlerts = openAlerts.filter((a) => a.alertId !== id);
+        resolvedIds.add(id);
+        setOpenAlerts(openAlerts);
         render();
       } catch (e) { form.querySelector(".error").textContent = e.message; }
     });
@@ -166,7 +176,9 @@ async function renderZone(id, params) {
         {n: frame})).timeframe;
       ({from, to, granularity} = r);
     } else {
-      from = params.get("from"); to = params.get("to"); granularity = params.get("granularity") || "HOUR";
+      // An unencoded "+" of a UTC offset arrives as a space: put it back.
+      from = params.get("from")?.replace(" ", "+"); to = params.get("to")?.replace(" ", "+");
+      granularity = (params.get("granularity") || "HOUR").toUpperCase();
     }
     const data = await gql(`query ($z: ID!, $g: Granularity!, $f: DateTime!, $t: DateTime!) {
       history(zone: $z, granularity: $g, from: $f, to: $t) { timezone
@@ -304,8 +316,14 @@ function onZoneChange(u) {
   }
 }
 
-async function onAlert() {
-  await loadOpenAlerts();
+function onAlert(e) {
+  if (e.event === "RESOLVED") {
+    resolvedIds.add(e.alertId);
+    setOpenAlerts(openAlerts);
+  } else if (!resolvedIds.has(e.alertId)) {
+    setOpenAlerts([{alertId: e.alertId, kind: e.kind, severity: e.severity, subjectType: e.subjectType,
+                    subjectId: e.subjectId, message: e.message, raisedAt: e.at}, ...openAlerts]);
+  }
   const name = route().parts[0] || "live";
   if (name === "live" || name === "alerts") render();
 }
@@ -319,14 +337,14 @@ function subscribe() {
       ws.send(JSON.stringify({id: "occ", type: "subscribe", payload: {
         query: "subscription { occupancy { zoneId occupancy entries exits version at } }"}}));
       ws.send(JSON.stringify({id: "alerts", type: "subscribe", payload: {
-        query: "subscription { alerts { event alertId } }"}}));
+        query: "subscription { alerts { event alertId kind severity subjectType subjectId message at } }"}}));
       live = true; statusEl.textContent = "live";
     } else if (msg.type === "ping") {
       ws.send(JSON.stringify({type: "pong"}));
     } else if (msg.type === "next" && msg.id === "occ") {
       onZoneChange(msg.payload.data.occupancy);
     } else if (msg.type === "next" && msg.id === "alerts") {
-      onAlert();
+      onAlert(msg.payload.data.alerts);
     } else if (msg.type === "error") {
       statusEl.textContent = "subscription error: " + JSON.stringify(msg.payload);
     }
@@ -346,11 +364,14 @@ async function start() {
 }
 
 window.addEventListener("hashchange", render);
-setInterval(async () => {  // camera status has no subscription: poll it
+setInterval(async () => {  // camera status has no subscription: poll it (and storage's alerts)
   try {
-    await loadCameras();
-    const name = route().parts[0];
-    if (name === "cameras" || name === "evacuation") render();
+    const before = openAlerts.map((a) => a.alertId).join();
+    await Promise.all([loadCameras(), loadOpenAlerts()]);
+    const name = route().parts[0] || "live";
+    const alertsChanged = openAlerts.map((a) => a.alertId).join() !== before;
+    // Re-render the alert lists only when they changed: a half-typed resolve form survives.
+    if (name === "cameras" || name === "evacuation" || (alertsChanged && name === "live")) render();
   } catch (e) { /* the next poll tries again; the status line shows connection trouble */ }
 }, 5000);
 start();

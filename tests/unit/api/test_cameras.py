@@ -104,3 +104,5 @@ def test_played_cameras_beat_every_interval_of_capture_time_with_their_frame_rat
     assert due == [0, 50, 100]
     assert b.frames_published == 101 and b.processed_fps == pytest.approx(10.0)
     assert b.last_frame_at == NOW + timedelta(seconds=10)
+    # A last beat right after a due one keeps the rate (no frame since: no new measure).
+    assert cam.beat("ended").processed_fps == pytest.approx(10.0)
