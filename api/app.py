@@ -3,7 +3,8 @@
 Routes: ``/graphql`` (queries over HTTP, subscriptions over WebSocket with the
 graphql-transport-ws protocol only), ``/`` (the dashboard, with ``/static/*``
 and ``/vendor/plotly.min.js``), ``/healthz``, ``/export/history.csv`` (see
-:mod:`api.history.export`).
+:mod:`api.history.export`), ``/cameras/<id>/snapshot.jpg`` (see
+:mod:`api.cameras.snapshot`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
+from api.cameras import snapshot_route
 from api.history import history_export_route
 from api.live import LiveHub
 from api.schema import schema
@@ -74,6 +76,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             settings.topic("occupancy"),
             settings.topic("alerts"),
             settings.topic("camera-health"),
+            settings.topic("camera-snapshots"),
         )
         await hub.start()
         producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all")
@@ -119,6 +122,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             history_export_route(ref),
+            snapshot_route(ref),
         ],
         lifespan=lifespan,
     )

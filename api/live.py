@@ -10,9 +10,10 @@ not seen, whatever the caller loads from storage), so a client that
 reconnects starts from the current values rather than waiting for the next
 change. Alert subscribers get every alert, in a bounded queue that drops the
 oldest (and says so) if a client stops reading. Camera heartbeats
-(``camera-health.v1``) are read from a few minutes back at start, so a new API
-instance knows every running camera's status at once; :attr:`LiveHub.cameras`
-holds the newest heartbeat per camera.
+(``camera-health.v1``) and snapshots (``camera-snapshots.v1``) are read from a
+few minutes back at start, so a new API instance knows every running camera's
+status at once; :attr:`LiveHub.cameras` holds the newest heartbeat per camera,
+:attr:`LiveHub.snapshots` the newest snapshot.
 
 The consumer task survives transient Kafka errors (it logs them and backs off)
 and skips unreadable records; if it ends for any other reason,
@@ -39,6 +40,7 @@ from pydantic import ValidationError
 from schemas.events import OccupancyChanged
 from schemas.health import CameraHealth
 from schemas.operations import AlertEvent, AlertRaised, AlertResolved
+from schemas.snapshots import CameraSnapshot
 
 __all__ = ["AlertSubscriber", "LiveHub", "OccupancySubscriber", "ZoneState"]
 
@@ -174,6 +176,8 @@ class LiveHub:
         alerts_topic: The alerts topic name.
         health_topic: The camera heartbeat topic, read from
             :attr:`HEALTH_LOOKBACK_S` back; None: no camera status.
+        snapshots_topic: The camera snapshot topic, read the same way; None:
+            no snapshots.
     """
 
     #: How far back heartbeats are read at start: a few heartbeat intervals, so
@@ -191,13 +195,17 @@ class LiveHub:
         occupancy_topic: str,
         alerts_topic: str,
         health_topic: str | None = None,
+        snapshots_topic: str | None = None,
     ) -> None:
         self.bootstrap = bootstrap
         self.occupancy_topic = occupancy_topic
         self.alerts_topic = alerts_topic
         self.health_topic = health_topic
+        self.snapshots_topic = snapshots_topic
         #: The newest heartbeat per camera id (by its ``at``).
         self.cameras: dict[str, CameraHealth] = {}
+        #: The newest snapshot per camera id (by its ``at``).
+        self.snapshots: dict[str, CameraSnapshot] = {}
         self.occupancy_subscribers: set[OccupancySubscriber] = set()
         self.alert_subscribers: set[AlertSubscriber] = set()
         self.received = 0
@@ -215,9 +223,8 @@ class LiveHub:
         """Start consuming; returns once the consumer is positioned at the end."""
         # Without a group the consumer assigns itself every partition of the
         # topics once metadata arrives; nothing is ever committed.
-        topics = [self.occupancy_topic, self.alerts_topic]
-        if self.health_topic is not None:
-            topics.append(self.health_topic)
+        recent = [t for t in (self.health_topic, self.snapshots_topic) if t is not None]
+        topics = [self.occupancy_topic, self.alerts_topic, *recent]
         consumer = AIOKafkaConsumer(
             *topics,
             bootstrap_servers=self.bootstrap,
@@ -238,7 +245,7 @@ class LiveHub:
                 f"topics {', '.join(map(repr, topics))} do not exist; run python -m streams.admin"
             )
         await consumer.seek_to_end(*tps)
-        health = [tp for tp in tps if tp.topic == self.health_topic]
+        health = [tp for tp in tps if tp.topic in recent]
         if health:
             since_ms = int((datetime.now(UTC).timestamp() - self.HEALTH_LOOKBACK_S) * 1000)
             found = await consumer.offsets_for_times(dict.fromkeys(health, since_ms))
@@ -294,6 +301,12 @@ class LiveHub:
             known = self.cameras.get(beat.camera_id)
             if known is None or known.at <= beat.at:
                 self.cameras[beat.camera_id] = beat
+            return
+        if topic == self.snapshots_topic:
+            snap = CameraSnapshot.model_validate_json(value)
+            seen = self.snapshots.get(snap.camera_id)
+            if seen is None or seen.at <= snap.at:
+                self.snapshots[snap.camera_id] = snap
             return
         if topic == self.occupancy_topic:
             state = ZoneState.from_event(OccupancyChanged.model_validate_json(value))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from api.alerts import AlertMutation, AlertQuery, AlertSubscription
-from api.cameras import CameraQuery
+from api.cameras import CameraMutation, CameraQuery
 from api.history import HistoryQuery
 from api.operations import OperationsMutation
 from api.zones import ZoneQuery, ZoneSubscription
@@ -19,7 +19,7 @@ class Query(ZoneQuery, AlertQuery, HistoryQuery, CameraQuery):
 
 
 @strawberry.type
-class Mutation(OperationsMutation, AlertMutation):
+class Mutation(OperationsMutation, AlertMutation, CameraMutation):
     pass
 
 

@@ -26,6 +26,7 @@ from schemas.events import (
 )
 from schemas.health import CameraHealth
 from schemas.operations import AlertRaised, AlertResolved, OccupancyCalibrated, OccupancyReset
+from schemas.snapshots import CameraSnapshot, SnapshotRequested
 
 __all__ = ["MODELS", "SCHEMA_DIR", "render", "stale_files", "write_all"]
 
@@ -44,6 +45,8 @@ MODELS: dict[str, type[BaseModel]] = {
     "AlertRaised.v1": AlertRaised,
     "AlertResolved.v1": AlertResolved,
     "CameraHealth.v1": CameraHealth,
+    "SnapshotRequested.v1": SnapshotRequested,
+    "CameraSnapshot.v1": CameraSnapshot,
     "PlantConfig.v1": PlantConfig,
 }
 

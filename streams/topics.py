@@ -28,7 +28,8 @@ __all__ = [
     "worker_topics",
 ]
 
-_WEEK_MS = 7 * 24 * 3600 * 1000
+_HOUR_MS = 3600 * 1000
+_WEEK_MS = 7 * 24 * _HOUR_MS
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,9 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec("recount", False, 4 * _WEEK_MS, "CrossingEvents of recount runs (key camera)"),
     # Producer heartbeats (producers/camera): status, not history.
     TopicSpec("camera-health", False, _WEEK_MS, "CameraHealth (key camera)"),
+    # Snapshots on request (schemas.snapshots): the API asks, a producer answers.
+    TopicSpec("snapshot-requests", False, _HOUR_MS, "SnapshotRequested (key camera)"),
+    TopicSpec("camera-snapshots", False, 6 * _HOUR_MS, "CameraSnapshot (key camera)"),
 )
 
 #: Faust table names (``streams.tables``); their changelog topics are created

@@ -28,6 +28,7 @@ def load_cameras(state: ApiState, ids: list[str] | None = None) -> list[Camera]:
                 state.graph.zones_fed_by(camera.id),
                 camera_status(beat, now),
                 beat,
+                state.hub.snapshots.get(camera.id),
             )
         )
     return out

@@ -8,6 +8,7 @@ import strawberry
 
 from schemas.config import CameraConfig, LineConfig
 from schemas.health import CameraHealth
+from schemas.snapshots import CameraSnapshot
 
 __all__ = ["Camera", "CountingLine", "LinePoint"]
 
@@ -77,6 +78,13 @@ class Camera:
     reconnects: int | None
     detector: str | None
     last_error: str | None
+    snapshot_request_id: strawberry.ID | None = strawberry.field(
+        description="The request the newest snapshot answered (GET /cameras/<id>/snapshot.jpg)."
+    )
+    snapshot_at: datetime | None
+    snapshot_error: str | None = strawberry.field(
+        description="Why the newest answer has no picture (no frame captured yet)."
+    )
 
     @classmethod
     def build(
@@ -86,6 +94,7 @@ class Camera:
         zone_ids: tuple[str, ...],
         status: str,
         beat: CameraHealth | None,
+        snapshot: CameraSnapshot | None = None,
     ) -> Camera:
         return cls(
             id=strawberry.ID(camera.id),
@@ -107,4 +116,7 @@ class Camera:
             reconnects=beat.reconnects if beat else None,
             detector=beat.detector if beat else None,
             last_error=beat.last_error if beat else None,
+            snapshot_request_id=strawberry.ID(str(snapshot.request_id)) if snapshot else None,
+            snapshot_at=snapshot.at if snapshot else None,
+            snapshot_error=snapshot.error if snapshot else None,
         )

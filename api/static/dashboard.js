@@ -50,7 +50,8 @@ const ALERT_FIELDS = "alertId kind severity subjectType subjectId message value 
   "resolvedAt resolvedBy resolveReason";
 const CAMERA_FIELDS = "id name width height status producerStatus heartbeatAt lastFrameAt " +
   "captureFps processedFps processingMs framesPublished framesDropped reconnects detector lastError " +
-  "zoneIds lines { id points { x y } fromZone toZone allowed anchor }";
+  "zoneIds snapshotRequestId snapshotAt snapshotError " +
+  "lines { id points { x y } fromZone toZone allowed anchor }";
 
 async function loadZones() {
   const data = await gql(`{ zones { ${ZONE_FIELDS} } }`);
@@ -220,13 +221,32 @@ function drawZoneCharts(s) {
 
 // -- cameras view ------------------------------------------------------------------
 
+const snapshots = new Map();  // snapshot request id -> loaded <img>
+
+function snapshotImage(cam) {
+  // The newest snapshot, once loaded (then the camera is drawn again with it).
+  if (!cam.snapshotRequestId || cam.snapshotError) return null;
+  let img = snapshots.get(cam.snapshotRequestId);
+  if (!img) {
+    img = new Image();
+    img.onload = () => { if ((route().parts[0] || "") === "cameras") renderCameras(); };
+    img.src = `/cameras/${encodeURIComponent(cam.id)}/snapshot.jpg?request=${cam.snapshotRequestId}`;
+    snapshots.set(cam.snapshotRequestId, img);
+  }
+  return img.complete && img.naturalWidth ? img : null;
+}
+
 function drawLines(canvas, cam) {
   const ctx = canvas.getContext("2d");
   canvas.width = cam.width; canvas.height = cam.height;
   const unit = cam.width / 320;  // the canvas is shown about 320-480 px wide
+  const img = snapshotImage(cam);
   ctx.fillStyle = "#3a3f47"; ctx.fillRect(0, 0, cam.width, cam.height);
-  ctx.fillStyle = "#aab"; ctx.font = `${Math.round(9 * unit)}px system-ui`;
-  ctx.fillText(`no snapshot · ${cam.width}×${cam.height} px`, 6 * unit, 14 * unit);
+  // The snapshot is the camera's frame scaled: stretch it back to the lines' pixel space.
+  if (img) ctx.drawImage(img, 0, 0, cam.width, cam.height);
+  ctx.fillStyle = img ? "#fff" : "#aab"; ctx.font = `${Math.round(9 * unit)}px system-ui`;
+  ctx.fillText(img ? `snapshot ${new Date(cam.snapshotAt).toLocaleTimeString()}` :
+    `no snapshot · ${cam.width}×${cam.height} px`, 6 * unit, 14 * unit);
   for (const line of cam.lines) {
     const [a, b] = line.points;
     ctx.strokeStyle = "#f2c94c"; ctx.lineWidth = 2 * unit;
@@ -250,6 +270,8 @@ function renderCameras() {
   view.innerHTML = `<div class="cameras">${cameras.map((c) => `<div class="card camera" data-camera="${esc(c.id)}">
     <h3>${esc(c.name)} <span class="pill ${esc(c.status)}">${esc(c.status)}</span></h3>
     <canvas class="frame"></canvas>
+    <div class="noprint"><button class="snapshot" type="button">Take snapshot</button>
+      <span class="snap-status sub">${c.snapshotError ? "last answer: " + esc(c.snapshotError) : ""}</span></div>
     <dl>
       <dt>frame rate</dt><dd class="fps">${c.processedFps == null ? "—" : c.processedFps.toFixed(1) + " fps"}</dd>
       <dt>last frame</dt><dd>${ago(c.lastFrameAt)}</dd>
@@ -259,7 +281,30 @@ function renderCameras() {
       <dt>reconnects</dt><dd>${c.reconnects ?? "—"}</dd>
       <dt>feeds</dt><dd>${c.zoneIds.map(esc).join(", ")}</dd>
     </dl></div>`).join("")}</div>`;
-  view.querySelectorAll(".camera").forEach((el, i) => drawLines(el.querySelector("canvas"), cameras[i]));
+  view.querySelectorAll(".camera").forEach((el, i) => {
+    drawLines(el.querySelector("canvas"), cameras[i]);
+    el.querySelector("button.snapshot").addEventListener("click", () => takeSnapshot(el, cameras[i].id));
+  });
+}
+
+async function takeSnapshot(el, id) {
+  const status = el.querySelector(".snap-status");
+  status.textContent = "asking the camera…";
+  try {
+    const by = localStorage.getItem("occ.by") || "dashboard";
+    const req = (await gql(`mutation ($id: ID!, $by: String!) { requestSnapshot(cameraId: $id, by: $by) { id } }`,
+      {id, by})).requestSnapshot;
+    for (let i = 0; i < 40; i++) {  // 20 s: only a producer with --snapshots answers
+      await new Promise((r) => setTimeout(r, 500));
+      const cam = (await gql(`query ($id: ID!) { camera(id: $id) { ${CAMERA_FIELDS} } }`, {id})).camera;
+      if (cam.snapshotRequestId === req.id) {
+        cameras = cameras.map((c) => (c.id === id ? cam : c));
+        renderCameras();
+        return;
+      }
+    }
+    status.textContent = "no answer: is the camera's producer running with --snapshots?";
+  } catch (e) { status.textContent = e.message; }
 }
 
 // -- evacuation view ------------------------------------------------------------------

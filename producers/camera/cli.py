@@ -79,6 +79,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--health-interval", type=float, dest="health_interval_s")
     parser.add_argument("--preview-port", type=int, help="serve the MJPEG preview on this port")
     parser.add_argument("--preview-host", help="address of the preview (default 127.0.0.1)")
+    parser.add_argument(
+        "--snapshots",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="answer snapshot requests from the dashboard with the newest frame (off by default)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     if args.source and (not args.cameras or len(args.cameras) != 1):
@@ -94,7 +100,7 @@ async def _run(args: argparse.Namespace, plant: PlantConfig, settings: ProducerS
     env = Settings()
     process_over: dict[str, Any] = {
         k: getattr(args, k)
-        for k in ("health_interval_s", "preview_port", "preview_host")
+        for k in ("health_interval_s", "preview_port", "preview_host", "snapshots")
         if getattr(args, k) is not None
     }
     if process_over:
@@ -149,9 +155,22 @@ async def _run(args: argparse.Namespace, plant: PlantConfig, settings: ProducerS
         env.topic("detections"),
         env.topic("camera-health"),
     )
+    responder = None
+    if settings.snapshots:
+        from producers.camera.snapshots import SnapshotResponder
+
+        responder = SnapshotResponder(
+            env.kafka_bootstrap_servers,
+            env.topic("snapshot-requests"),
+            env.topic("camera-snapshots"),
+            by_id,
+        )
+        await responder.start()
     try:
         statuses = await run_producers(producers, publisher)
     finally:
+        if responder is not None:
+            await responder.stop()
         if server is not None:
             await server.stop()
     logger.info("final status: %s", statuses)

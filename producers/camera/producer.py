@@ -133,6 +133,8 @@ class CameraProducer:
         if preview is not None:
             preview.register(camera, self.lines)
         self._last_tracks: tuple[Track, ...] = ()
+        #: The newest frame the detector took (a reference, for snapshots).
+        self.latest_frame: CapturedFrame | None = None
         self._detector_errors = 0
         self._status_event: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -147,6 +149,7 @@ class CameraProducer:
             Exception: Whatever the detector raised; the caller records it.
         """
         started = time.perf_counter()
+        self.latest_frame = frame
         image = resize_frame(frame.image, self.settings.resize)
         if self.duplicates.is_duplicate(image, frame.captured_at.timestamp()):
             # Same picture: same people. Re-sending the last tracks keeps them

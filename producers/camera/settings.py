@@ -144,6 +144,9 @@ class ProducerSettings(BaseModel):
         preview_host: Address the preview binds to; keep it on loopback
             unless the network is trusted (the preview has no authentication).
         preview_fps: Most frames per second the preview sends per viewer.
+        snapshots: Answer snapshot requests (``schemas.snapshots``) with the
+            newest frame of a camera. Off by default: a picture of the floor
+            leaves the producer only when this is on and somebody asks.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -154,6 +157,7 @@ class ProducerSettings(BaseModel):
     preview_port: int | None = Field(default=None, ge=0, le=65535)
     preview_host: str = "127.0.0.1"
     preview_fps: float = Field(default=5.0, gt=0)
+    snapshots: bool = False
 
     @model_validator(mode="after")
     def _overrides_are_valid(self) -> ProducerSettings:

@@ -47,6 +47,8 @@ CARRIES: dict[str, tuple[tuple[str, ...], str]] = {
     "alerts": (("AlertRaised.v1", "AlertResolved.v1"), "the worker (zone and camera rules)"),
     "recount": (("CrossingEvent.v1",), "the recount tool (python -m streams.cli.recount)"),
     "camera-health": (("CameraHealth.v1",), "camera producers"),
+    "snapshot-requests": (("SnapshotRequested.v1",), "the API (requestSnapshot)"),
+    "camera-snapshots": (("CameraSnapshot.v1",), "camera producers with snapshots on"),
 }
 
 #: topic -> what its record key is (UTF-8 text)
@@ -60,6 +62,8 @@ KEYS: dict[str, str] = {
     "alerts": "the alert's subject: zone id or camera id",
     "recount": "camera id",
     "camera-health": "camera id",
+    "snapshot-requests": "camera id",
+    "camera-snapshots": "camera id",
 }
 
 _KAFKA_BINDING = "0.5.0"
