@@ -5,15 +5,20 @@ honour ``KAFKA_BOOTSTRAP_SERVERS`` and ``OCC_DATABASE_URL`` when a user has
 their own) and are stopped again if the session started them. Each test that
 needs them gets a fresh namespace: its own topic prefix, Faust app id and
 database, so tests never see each other's data.
+
+``browser`` is headless Chromium (Debian's ``chromium``, or ``OCC_CHROMIUM``)
+driven by Playwright, for the tests that read the dashboard as a person would.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import shutil
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from playwright.async_api import Browser, async_playwright
 
 from tests.harness import (
     Namespace,
@@ -50,3 +55,24 @@ def processes(tmp_path: Path) -> Iterator[list[Process]]:
     yield started
     for p in reversed(started):
         p.stop()
+
+
+CHROMIUM = Path(os.environ.get("OCC_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium"))
+
+
+@pytest.fixture
+def chromium() -> Path:
+    assert CHROMIUM.exists(), (
+        f"no Chromium at {CHROMIUM}: apt-get install chromium (deploy/test.sh does)"
+    )
+    return CHROMIUM
+
+
+@pytest.fixture
+async def browser(chromium: Path) -> AsyncIterator[Browser]:
+    async with async_playwright() as p:
+        b = await p.chromium.launch(executable_path=str(chromium), args=["--no-sandbox"])
+        try:
+            yield b
+        finally:
+            await b.close()

@@ -7,9 +7,9 @@ ground truth, the zone chart draws the scene's minute buckets, the cameras
 page shows both cameras with their lines, the evacuation view warns about the
 cameras that stopped, and resolving an alert on the page removes it.
 
-Debian's ``chromium`` is driven by Playwright (``executable_path``); deploy/test.sh
-installs it. Set ``OCC_SCREENSHOTS=DIR`` to keep screenshots of every view
-(the README's pictures are made that way).
+Debian's ``chromium`` is driven by Playwright (the ``browser`` fixture in
+tests/conftest.py); deploy/test.sh installs it. Set ``OCC_SCREENSHOTS=DIR`` to
+keep screenshots of every view (the README's pictures are made that way).
 """
 
 from __future__ import annotations
@@ -17,16 +17,14 @@ from __future__ import annotations
 import asyncio
 import math
 import os
-import shutil
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
 from producers.publish import publish
 from producers.simulation.scene import Scene
@@ -37,7 +35,6 @@ from tests.harness import worker as start_worker
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path(os.environ.get("OCC_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium"))
 SCREENSHOTS = Path(os.environ["OCC_SCREENSHOTS"]) if os.environ.get("OCC_SCREENSHOTS") else None
 # A fixed daytime start: the demo plant resets its zones at 03:00 local time.
 START = datetime(2026, 1, 6, 10, 0, tzinfo=UTC)
@@ -63,28 +60,9 @@ async def until(what: str, check, within_s: float = 120.0, every: float = 0.5):
     raise AssertionError(f"{what}: never happened (last: {last!r})")
 
 
-@pytest.fixture
-def chromium() -> Path:
-    assert CHROMIUM.exists(), (
-        f"no Chromium at {CHROMIUM}: apt-get install chromium (deploy/test.sh does)"
-    )
-    if SCREENSHOTS is not None:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    return CHROMIUM
-
-
-@pytest.fixture
-async def browser(chromium: Path) -> AsyncIterator[Browser]:
-    async with async_playwright() as p:
-        b = await p.chromium.launch(executable_path=str(chromium), args=["--no-sandbox"])
-        try:
-            yield b
-        finally:
-            await b.close()
-
-
 async def screenshot(page: Page, name: str) -> None:
     if SCREENSHOTS is not None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.async_api import Browser
 
 from tests.harness import Namespace, Process, create_topics
 from tests.harness import api as start_api
@@ -52,7 +53,7 @@ def camera_process(
 
 
 async def test_only_a_producer_with_snapshots_on_answers_with_a_frame_of_its_camera(
-    namespace: Namespace, processes: list[Process], tmp_path: Path
+    namespace: Namespace, processes: list[Process], tmp_path: Path, browser: Browser
 ) -> None:
     scene, _ = crossing_scene(W, H)
     video = scene.write(tmp_path / "door.mp4")
@@ -124,3 +125,20 @@ async def test_only_a_producer_with_snapshots_on_answers_with_a_frame_of_its_cam
         bad = await graphql(client, ask, c="nowhere")
         assert bad["data"] is None
         assert bad["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+    # The dashboard's button asks again and draws the answer under the lines.
+    page = await browser.new_page()
+    await page.goto(f"http://127.0.0.1:{port}/#/cameras")
+    card = page.locator('.camera[data-camera="cam-on"]')
+    await card.locator("button.snapshot").click()
+    await card.locator("canvas").wait_for()
+    # Drawn: the canvas centre is the video's pixel, not the empty frame's grey.
+    drawn = """el => {
+        const d = el.getContext('2d').getImageData(el.width / 2, el.height / 4, 1, 1).data;
+        return [d[0], d[1], d[2]]; }"""
+    deadline = time.monotonic() + 30
+    while (pixel := await card.locator("canvas").evaluate(drawn)) == [0x3A, 0x3F, 0x47]:
+        assert time.monotonic() < deadline, "the snapshot was never drawn"
+        await asyncio.sleep(0.3)
+    want = image[H // 4, W // 2][::-1]  # BGR -> RGB
+    assert max(abs(int(a) - int(b)) for a, b in zip(pixel, want, strict=True)) < 40, (pixel, want)
