@@ -160,15 +160,24 @@ async function renderZone(id, params) {
       <label>Timeframe <select id="timeframe">${frame ? "" : `<option value="" selected>custom</option>`}
         ${TIMEFRAMES.map(([v, t]) => `<option value="${v}" ${v === frame ? "selected" : ""}>${t}</option>`).join("")}
       </select></label>
+      <label>Buckets <select id="granularity">
+        ${["", "MINUTE", "HOUR", "DAY", "MONTH"].map((g) => `<option value="${g}" ${g === (params.get("granularity") || "").toUpperCase() ? "selected" : ""}>${g ? g.toLowerCase() + "s" : "auto"}</option>`).join("")}
+      </select></label>
       <span id="range" class="sub"></span>
       <a id="export-csv" href="#">Export CSV</a>
     </div>
     <div id="flow-chart" class="chart"></div>
     <div id="occupancy-chart" class="chart"></div>
     <p id="zone-error" class="error"></p>`;
-  document.getElementById("timeframe").addEventListener("change", (ev) => {
-    location.hash = `#/zone/${encodeURIComponent(id)}?timeframe=${ev.target.value}`;
-  });
+  const reroute = () => {
+    const q = new URLSearchParams(params);
+    const tf = document.getElementById("timeframe").value, g = document.getElementById("granularity").value;
+    if (tf) { q.set("timeframe", tf); q.delete("from"); q.delete("to"); }
+    if (g) q.set("granularity", g); else q.delete("granularity");
+    location.hash = `#/zone/${encodeURIComponent(id)}?${q}`;
+  };
+  document.getElementById("timeframe").addEventListener("change", reroute);
+  document.getElementById("granularity").addEventListener("change", reroute);
   const request = ++zoneRequest;
   try {
     let from, to, granularity;
@@ -176,6 +185,8 @@ async function renderZone(id, params) {
       const r = (await gql(`query ($n: Timeframe!) { timeframe(name: $n) { from to granularity } }`,
         {n: frame})).timeframe;
       ({from, to, granularity} = r);
+      // A chosen bucket size overrides the timeframe's (minutes of today, say).
+      if (params.get("granularity")) granularity = params.get("granularity").toUpperCase();
     } else {
       // An unencoded "+" of a UTC offset arrives as a space: put it back.
       from = params.get("from")?.replace(" ", "+"); to = params.get("to")?.replace(" ", "+");
@@ -203,8 +214,9 @@ function drawZoneCharts(s) {
   // the plant's wall time (the ISO text without its offset).
   const x = s.start.map((t) => t.slice(0, 19));
   const layout = (title, ytitle) => ({
-    title: {text: title, font: {size: 14}}, margin: {l: 50, r: 20, t: 40, b: 60},
-    yaxis: {title: {text: ytitle}, rangemode: "tozero"}, legend: {orientation: "h"},
+    title: {text: title, font: {size: 14}, x: 0.02}, margin: {l: 50, r: 20, t: 40, b: 50},
+    yaxis: {title: {text: ytitle}, rangemode: "tozero"},
+    legend: {orientation: "h", x: 1, xanchor: "right", y: 1.12},
   });
   Plotly.react("flow-chart", [
     {type: "bar", name: "entries", x, y: s.entries, marker: {color: "#2f80ed"}},
