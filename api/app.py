@@ -25,6 +25,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from api.history import history_export_route
 from api.live import LiveHub
+from api.metrics import metrics_route
 from api.schema import schema
 from api.state import ApiState
 from schemas.config import load_plant_config
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             history_export_route(ref),
+            metrics_route(ref),
         ],
         lifespan=lifespan,
     )

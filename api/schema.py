@@ -6,6 +6,7 @@ import strawberry
 
 from api.alerts import AlertMutation, AlertQuery, AlertSubscription
 from api.history import HistoryQuery
+from api.metrics import GraphQLMetrics
 from api.operations import OperationsMutation
 from api.zones import ZoneQuery, ZoneSubscription
 
@@ -27,4 +28,6 @@ class Subscription(ZoneSubscription, AlertSubscription):
     pass
 
 
-schema = strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription)
+schema = strawberry.Schema(
+    query=Query, mutation=Mutation, subscription=Subscription, extensions=[GraphQLMetrics]
+)
