@@ -20,7 +20,12 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
@@ -161,9 +166,11 @@ class ApiCollector(Collector):
 
 
 def new_registry(state: Callable[[], ApiState | None]) -> CollectorRegistry:
-    """A registry holding the API's metrics for one app."""
+    """A registry holding the API's metrics for one app, and the process's own
+    (``process_resident_memory_bytes``, ``process_cpu_seconds_total``...)."""
     registry = CollectorRegistry(auto_describe=True)
     registry.register(ApiCollector(state))
+    registry.register(ProcessCollector(registry=None))
     return registry
 
 

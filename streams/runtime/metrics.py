@@ -26,12 +26,18 @@ starts the exporter with the worker.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    start_http_server,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
@@ -235,10 +241,12 @@ class WatermarkDelayCollector(Collector):
 
 
 def scrape_collectors(app: Any = None, watermark: Callable[[], float] | None = None) -> list[Any]:
-    """The collectors read at scrape time, bound to ``app``'s consumer and the watermark."""
+    """The collectors read at scrape time, bound to ``app``'s consumer and the watermark,
+    and the process's own (``process_resident_memory_bytes``, ``process_cpu_seconds_total``...)."""
     return [
         ConsumerLagCollector((lambda: app.consumer) if app is not None else None),
         WatermarkDelayCollector(watermark),
+        ProcessCollector(registry=None),
     ]
 
 
@@ -265,16 +273,12 @@ def serve(port: int, host: str, registry: CollectorRegistry = REGISTRY) -> Any |
     return server
 
 
-_installed = threading.Lock()
-
-
 def install(app: Any, watermark: Callable[[], float], port: int, host: str) -> None:
     """Register the scrape-time collectors and serve :data:`REGISTRY` once the worker runs.
 
-    Call once, in the worker (``python -m streams worker``), before it starts.
+    Call once, in the worker (``python -m streams worker``), before it starts (a
+    second call fails: the registry refuses the same metric names twice).
     """
-    if not _installed.acquire(blocking=False):
-        raise RuntimeError("streams.runtime.metrics.install() called twice")
     for collector in scrape_collectors(app, watermark):
         REGISTRY.register(collector)
 
