@@ -223,14 +223,15 @@ async def _count(events: Sequence[EventT]) -> None:
 
 def _count_outputs(counted: dict[tuple[str, str, str], int], n_deltas: int) -> None:
     """Metrics of one batch whose outputs are acknowledged: one ``inc`` per line and direction."""
+    if not counted:
+        return
     for key, n in counted.items():
         child = _per_line.get(key)
         if child is None:
             child = _per_line[key] = CROSSINGS.labels(camera=key[0], line=key[1], direction=key[2])
         child.inc(n)
-        _crossings_out.inc(n)
-    if n_deltas:
-        _deltas_out.inc(n_deltas)
+    _crossings_out.inc(sum(counted.values()))
+    _deltas_out.inc(n_deltas)
 
 
 @app.agent(topics.detections)
