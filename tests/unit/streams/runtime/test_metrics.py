@@ -4,6 +4,8 @@ the sink's batch and row counts."""
 from __future__ import annotations
 
 import re
+import socket
+import urllib.request
 import uuid
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -199,3 +201,30 @@ async def test_the_sink_counts_rows_per_table_and_times_each_batch(monkeypatch):
     assert value(reg, "occupancy_sink_batch_seconds_count") == batches + 1
     assert letters == ["not storable: NUL in text"]
     assert sink.TABLES[type(change(1))] == "occupancy_samples"
+
+
+def test_the_exporter_serves_the_registry_and_a_taken_port_is_only_logged(caplog):
+    registry = CollectorRegistry()
+    metrics.Counter("occupancy_test_total", "A test counter.", registry=registry).inc(3)
+    assert metrics.serve(0, "127.0.0.1", registry) is None  # off
+    server = metrics.serve(_free_port(), "127.0.0.1", registry)
+    assert server is not None
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            assert "occupancy_test_total 3.0" in response.read().decode()
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            s.listen()
+            taken = s.getsockname()[1]
+            assert metrics.serve(taken, "127.0.0.1", registry) is None
+        assert "worker metrics not served" in caplog.text
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
