@@ -52,8 +52,10 @@ _STANDARD = frozenset(
     vars(logging.LogRecord("", logging.INFO, "", 0, "", None, None)).keys()
     | {"message", "asctime", "taskName"}
 )
-#: Fields of the JSON line that an ``extra=`` key must not replace.
-_OWN = ("ts", "level", "logger", "pid", "message", "exc_info", "stack_info")
+#: Fields of the JSON line that an ``extra=`` key must not replace, and extras
+#: left out (uvicorn's ``color_message``: the message again, with ANSI colours).
+_OWN = frozenset({"ts", "level", "logger", "pid", "message", "exc_info", "stack_info"})
+_LEFT_OUT = frozenset({"color_message"})
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
@@ -100,7 +102,7 @@ class JsonFormatter(logging.Formatter):
         if record.stack_info:
             line["stack_info"] = self.formatStack(record.stack_info)
         for key, value in vars(record).items():
-            if key not in _STANDARD and key not in _OWN and not key.startswith("_"):
+            if key not in _STANDARD and key not in _OWN and key not in _LEFT_OUT and key[0] != "_":
                 line[key] = value
         return orjson.dumps(
             line, default=_default, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY

@@ -71,6 +71,13 @@ def test_an_extra_field_never_replaces_the_own_fields():
     assert json.loads(logs.JsonFormatter().format(rec))["level"] == "INFO"
 
 
+def test_uvicorns_coloured_copy_of_the_message_is_left_out():
+    rec = record("Started server process [%d]", 42, extra={"color_message": "\x1b[36m%d\x1b[0m"})
+    line = json.loads(logs.JsonFormatter().format(rec))
+    assert set(line) == {"ts", "level", "logger", "pid", "message"}
+    assert line["message"] == "Started server process [42]"
+
+
 @pytest.mark.parametrize(
     ("env", "tty", "expected"),
     [
