@@ -4,7 +4,7 @@ Routes: ``/graphql`` (queries over HTTP, subscriptions over WebSocket with the
 graphql-transport-ws protocol only), ``/`` (the dashboard, with ``/static/*``
 and ``/vendor/plotly.min.js``), ``/healthz``, ``/export/history.csv`` (see
 :mod:`api.history.export`), ``/cameras/<id>/snapshot.jpg`` (see
-:mod:`api.cameras.snapshot`).
+:mod:`api.cameras.snapshot`), ``/metrics`` (Prometheus, see :mod:`api.metrics`).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from api.cameras import snapshot_route
 from api.history import history_export_route
 from api.live import LiveHub
+from api.metrics import metrics_route
 from api.schema import schema
 from api.state import ApiState
 from schemas.config import load_plant_config
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             WebSocketRoute("/graphql", graphql),
             history_export_route(ref),
             snapshot_route(ref),
+            metrics_route(ref),
         ],
         lifespan=lifespan,
     )

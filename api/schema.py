@@ -7,6 +7,7 @@ import strawberry
 from api.alerts import AlertMutation, AlertQuery, AlertSubscription
 from api.cameras import CameraMutation, CameraQuery
 from api.history import HistoryQuery
+from api.metrics import GraphQLMetrics
 from api.operations import OperationsMutation
 from api.zones import ZoneQuery, ZoneSubscription
 
@@ -28,4 +29,6 @@ class Subscription(ZoneSubscription, AlertSubscription):
     pass
 
 
-schema = strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription)
+schema = strawberry.Schema(
+    query=Query, mutation=Mutation, subscription=Subscription, extensions=[GraphQLMetrics]
+)

@@ -5,8 +5,11 @@
 # reused, what is missing is started. `deploy/down.sh` stops it all.
 #
 # Environment: KAFKA_BOOTSTRAP_SERVERS / OCC_DATABASE_URL use existing
-# services instead of local ones; OCC_API_PORT (default 8000); OCC_SIM_PEOPLE
-# (people per simulated scene, default 60); OCC_NO_SIMULATOR=1 skips the camera.
+# services instead of local ones; OCC_API_PORT (default 8000);
+# OCC_WORKER_METRICS_PORT (the worker's Prometheus exporter, default 9102, 0: off);
+# OCC_LOG_FORMAT (json|text; the logs below are files, so JSON lines by default);
+# OCC_SIM_PEOPLE (people per simulated scene, default 60); OCC_NO_SIMULATOR=1
+# skips the camera.
 set -euo pipefail
 # shellcheck disable=SC2034
 OCC_LOG_TAG=up
@@ -25,6 +28,7 @@ export KAFKA_BOOTSTRAP_SERVERS="${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:${KAFKA_POR
 OCC_DATABASE_URL="$(bash deploy/postgres.sh dsn)"
 export OCC_DATABASE_URL
 export OCC_API_PORT="${OCC_API_PORT:-8000}"
+export OCC_WORKER_METRICS_PORT="${OCC_WORKER_METRICS_PORT:-9102}"
 export PYTHONUNBUFFERED=1
 PY="$OCC_REPO_ROOT/.venv/bin/python"
 
@@ -50,7 +54,8 @@ start_bg() {
 # Under a supervisor: the worker exits on purpose when it must not go on.
 start_bg worker "streams worker" bash deploy/supervise.sh worker \
     "$PY" -m streams worker -l info --without-web
-start_bg api "api.app:app" "$PY" -m uvicorn api.app:app --host "${OCC_API_HOST:-127.0.0.1}" --port "$OCC_API_PORT"
+start_bg api "api.app:app" "$PY" -m uvicorn api.app:app --host "${OCC_API_HOST:-127.0.0.1}" \
+    --port "$OCC_API_PORT" --log-config deploy/uvicorn-logging.json
 if [[ "${OCC_NO_SIMULATOR:-0}" != 1 ]]; then
     start_bg camera "producers.simulation" "$PY" -m producers.simulation \
         --realtime --loop --people "${OCC_SIM_PEOPLE:-60}" --stay-fraction 0.1
@@ -66,7 +71,8 @@ curl -fsS "$api/healthz" >/dev/null || die "the API did not come up; see $OCC_RU
 # The worker logs "occupancy worker ready" (streams/readiness.py) once its group
 # owns every source partition; Faust's own "Worker ready" also comes after a
 # rebalance that left topics out. Only lines of the running worker count (the
-# log is appended to across runs; Faust's log lines carry the pid).
+# log is appended to across runs; every log line carries the pid: "[pid]" in
+# Faust's text, "pid":N in a JSON line, see streams/logs.py).
 # The pid file holds the supervisor's pid; the worker is its child.
 supervisor_pid="$(<"$OCC_RUN_DIR/pids/worker.pid")"
 worker_log="$OCC_RUN_DIR/logs/worker.log"
@@ -75,7 +81,8 @@ ready=""
 worker_pid=""
 for ((i = 0; i < ready_timeout * 2; i++)); do
     worker_pid="$(pgrep -P "$supervisor_pid" -f "streams worker" | head -1)" || true
-    ready_sed="s/.*\\[${worker_pid:-none}\\] .*(occupancy worker ready: owns [0-9]+\\/[0-9]+ source partitions).*/\\1/p"
+    pid_re="(\\[${worker_pid:-none}\\] |\"pid\":${worker_pid:-none},)"
+    ready_sed="s/.*${pid_re}.*(occupancy worker ready: owns [0-9]+\\/[0-9]+ source partitions).*/\\2/p"
     ready="$(sed -nE "$ready_sed" "$worker_log" 2>/dev/null | tail -1)" || true
     [[ -n "$ready" ]] && break
     pid_alive "$OCC_RUN_DIR/pids/worker.pid" "streams worker" \
@@ -86,7 +93,8 @@ if [[ -n "$ready" ]]; then
     log "$ready"
 else
     warn "the worker is not ready after ${ready_timeout} s (counts may stay at zero); see $worker_log"
-    grep -E "\\[$worker_pid\\] \\[(WARNING|ERROR)\\]" "$worker_log" | tail -3 >&2 || true
+    grep -E "\\[$worker_pid\\] \\[(WARNING|ERROR)\\]|\"level\":\"(WARNING|ERROR)\",[^}]*\"pid\":$worker_pid," \
+        "$worker_log" | tail -3 >&2 || true
 fi
 
 # Let the first simulated people walk through a door before showing counts.
@@ -97,6 +105,7 @@ cat <<TXT
 
   Dashboard (live):   $api/
   GraphQL endpoint:   $api/graphql   (subscriptions: graphql-transport-ws)
+  Metrics:            $api/metrics   worker: http://127.0.0.1:$OCC_WORKER_METRICS_PORT/metrics
   Kafka bootstrap:    $KAFKA_BOOTSTRAP_SERVERS
   PostgreSQL:         $OCC_DATABASE_URL
   Logs:               $OCC_RUN_DIR/logs/

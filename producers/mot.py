@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from schemas.events import FrameDetections, Track
+from streams import logs
 
 __all__ = ["MotFormatError", "main", "read_mot"]
 
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fps", type=float, default=10.0)
     parser.add_argument("--realtime", action="store_true")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO)
+    logs.configure(logging.INFO)  # JSON lines unless stderr is a terminal (OCC_LOG_FORMAT)
     start = datetime.now(UTC)
     frames = read_mot(args.path, args.camera, args.width, args.height, args.fps, start)
     n = asyncio.run(

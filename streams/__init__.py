@@ -13,8 +13,8 @@ Laid out by role, I/O at the edges:
 * Edges the worker and the tools use: :mod:`streams.sinks` (PostgreSQL),
   :mod:`streams.notifiers` (webhook, e-mail).
 * Shared by every process: :mod:`streams.settings` (``OCC_*`` settings; the
-  API and the producers import it too) and :mod:`streams.topics` (the topic
-  registry).
+  API and the producers import it too), :mod:`streams.topics` (the topic
+  registry) and :mod:`streams.logs` (JSON or text log lines).
 * Setup and operator tools: :mod:`streams.admin` (topics),
   :mod:`streams.cli` (recount by replay, database migrations).
 

@@ -19,7 +19,8 @@ else:
 import streams.readiness  # noqa: F401  (logs "occupancy worker ready" once all partitions are owned)
 from streams.agents import apply_zone_inputs, count_crossings, notify_alerts, sink_to_postgres
 from streams.app import app, settings
-from streams.runtime import diagnostics, watchdog
+from streams.runtime import diagnostics, metrics, watchdog
+from streams.runtime.event_clock import clock
 
 __all__ = [
     "app",
@@ -31,6 +32,13 @@ __all__ = [
 
 diagnostics.install(app)  # kill -QUIT <pid>: every thread's stack and every task, to the log
 watchdog.install(app, settings.commit_stall_s)  # a commit that never returns: restart
+# Prometheus /metrics on OCC_WORKER_METRICS_PORT (0: off), from the worker's start.
+metrics.install(
+    app,
+    lambda: clock.watermark.last_value,
+    settings.worker_metrics_port,
+    settings.worker_metrics_host,
+)
 
 if __name__ == "__main__":
     # Everything imported so far lives as long as the process: keep it out of

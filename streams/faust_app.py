@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import faust
 
-from streams import aiokafka_metadata, faust_recovery
+from streams import aiokafka_metadata, faust_recovery, logs
 from streams.settings import Settings
 from streams.topics import worker_topics
 
@@ -52,6 +52,8 @@ def create_app(settings: Settings) -> faust.App:
         # Refresh metadata often: a group that formed before a topic existed gets it
         # within seconds (Faust's default, 300 s, left a fresh worker idle for minutes).
         consumer_metadata_max_age_ms=5000,
+        # JSON lines when stderr is no terminal (streams.logs); None: Faust's own text.
+        logging_config=logs.faust_logging_config(),
     )
 
 

@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     worker_web_port: int = 6066
+    #: The worker's Prometheus exporter (``/metrics``); 0 turns it off. Each
+    #: worker on one host needs its own port.
+    worker_metrics_port: int = Field(default=9102, ge=0, le=65535)
+    #: Address it listens on: ``0.0.0.0`` for a Prometheus on another host.
+    worker_metrics_host: str = "127.0.0.1"
 
     def topic(self, name: str) -> str:
         """Full versioned topic name, e.g. ``detections`` -> ``detections.v1``."""

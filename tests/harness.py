@@ -102,6 +102,9 @@ def create_namespace(services: Services, plant_config: Path | None = None) -> Na
         # capture time: with the default 14 days the broker's retention check
         # (every 5 minutes) could delete a scene's frames in the middle of a test.
         "OCC_DETECTIONS_RETENTION_HOURS": str(24 * 365 * 20),
+        # Many workers run at once (tests, benchmarks, a developer's own): the
+        # metrics exporter is off unless a test asks for a port (worker()).
+        "OCC_WORKER_METRICS_PORT": "0",
         "PYTHONUNBUFFERED": "1",
     }
     return Namespace(env=env, dsn=dsn, bootstrap=services.bootstrap, prefix=f"t{tag}.", db=db)
@@ -187,15 +190,24 @@ async def publish_frames(
     return n
 
 
-def worker(ns: Namespace, log_dir: Path, name: str = "worker") -> Process:
-    """The Faust worker of a namespace, as a child process."""
-    return Process(
-        name, ["-m", "streams", "worker", "-l", "info", "--without-web"], ns.env, log_dir
-    )
+def worker(
+    ns: Namespace, log_dir: Path, name: str = "worker", metrics_port: int | None = None
+) -> Process:
+    """The Faust worker of a namespace, as a child process; its Prometheus
+    exporter on ``metrics_port`` (e.g. :func:`free_port`), or off."""
+    env = dict(ns.env)
+    if metrics_port is not None:
+        env["OCC_WORKER_METRICS_PORT"] = str(metrics_port)
+    return Process(name, ["-m", "streams", "worker", "-l", "info", "--without-web"], env, log_dir)
+
+
+#: uvicorn's logging configuration: JSON lines or text (streams.logs), as deploy/up.sh uses.
+API_LOG_CONFIG = ROOT / "deploy" / "uvicorn-logging.json"
 
 
 def api(ns: Namespace, log_dir: Path) -> tuple[Process, int]:
     """The GraphQL API of a namespace under uvicorn on a free port."""
     port = free_port()
     args = ["-m", "uvicorn", "api.app:app", "--host", "127.0.0.1", "--port", str(port)]
+    args += ["--log-config", str(API_LOG_CONFIG)]
     return Process("api", args, ns.env, log_dir), port

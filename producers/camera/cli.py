@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from producers.camera.errors import ConfigurationError
 from producers.camera.settings import ProducerSettings, load_producer_settings
 from schemas.config import PlantConfig, load_plant_config
+from streams import logs
 
 __all__ = ["main", "parse_args"]
 
@@ -180,10 +181,8 @@ async def _run(args: argparse.Namespace, plant: PlantConfig, settings: ProducerS
 def main(argv: list[str] | None = None) -> int:
     """Run the command; returns the exit status."""
     args = parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    # JSON lines unless stderr is a terminal (OCC_LOG_FORMAT overrides; streams.logs).
+    logs.configure(logging.DEBUG if args.verbose else logging.INFO)
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
     try:
         plant = load_plant_config(args.config)

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from producers.publish import publish
 from producers.simulation.scene import Scene
 from schemas.config import load_plant_config
+from streams import logs
 
 __all__ = ["main"]
 
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--realtime", action="store_true", help="pace frames at capture time")
     parser.add_argument("--loop", action="store_true", help="play new scenes forever")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logs.configure(logging.INFO)  # JSON lines unless stderr is a terminal (OCC_LOG_FORMAT)
     plant = load_plant_config(args.config)
     seed = args.seed
     while True:

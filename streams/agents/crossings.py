@@ -43,6 +43,7 @@ from streams.core.counting import LineCounter
 from streams.runtime.deadletter import dead_letter
 from streams.runtime.event_clock import clock
 from streams.runtime.gaps import OffsetGapGuard
+from streams.runtime.metrics import CROSSINGS, events_out
 from streams.runtime.partitioning import partition_of
 from streams.runtime.produce import send
 from streams.runtime.recording import Recorder
@@ -76,6 +77,10 @@ _last_marks = [0.0]
 STATE_FLUSH_S = 0.5
 #: camera -> partition of zone-deltas.v1 -> the zones it feeds there.
 _fed_on: dict[str, dict[int, tuple[str, ...]]] = {}
+_crossings_out = events_out("count_crossings", topics.crossings.get_topic_name())
+_deltas_out = events_out("count_crossings", topics.zone_deltas.get_topic_name())
+#: (camera, line, direction) -> its occupancy_crossings_total child (configured lines only).
+_per_line: dict[tuple[str, str, str], Any] = {}
 for _camera in plant.cameras:
     _parts: dict[int, list[str]] = {}
     for _zone in graph.zones_fed_by(_camera.id):
@@ -148,6 +153,9 @@ async def _count(events: Sequence[EventT]) -> None:
     # camera -> its cached state and the last event of its frames in this batch.
     touched: dict[str, tuple[_Camera, EventT]] = {}
     handled: list[EventT] = []
+    # (camera, line, direction) -> crossings in this batch; deltas in this batch.
+    counted: dict[tuple[str, str, str], int] = {}
+    n_deltas = 0
     for event in events:
         message = event.message
         if not await _guard.admit(message):
@@ -179,12 +187,15 @@ async def _count(events: Sequence[EventT]) -> None:
             # which is how the zone tells a redelivery from a new delta.
             crossings.sort(key=lambda c: c.id.hex)
             for c in crossings:
+                key = (c.camera_id, c.line_id, c.direction)
+                counted[key] = counted.get(key, 0) + 1
                 pending.append(
                     await send(
                         app, topics.crossings, c.camera_id.encode(), c.model_dump_json().encode()
                     )
                 )
                 for d in graph.deltas(c, frame.captured_at):
+                    n_deltas += 1
                     pending.append(
                         await send(
                             app,
@@ -202,11 +213,25 @@ async def _count(events: Sequence[EventT]) -> None:
         await _send_marks()
     if pending:
         await asyncio.gather(*pending)
+    _count_outputs(counted, n_deltas)
     # Outputs acknowledged: the frames wait in their partitions to be recorded.
     now = asyncio.get_running_loop().time()
     _recorder.handled(handled, now)
     for camera_id, (camera, event) in touched.items():
         _recorder.changed(camera_id, camera.counter.state_dict, event)
+
+
+def _count_outputs(counted: dict[tuple[str, str, str], int], n_deltas: int) -> None:
+    """Metrics of one batch whose outputs are acknowledged: one ``inc`` per line and direction."""
+    if not counted:
+        return
+    for key, n in counted.items():
+        child = _per_line.get(key)
+        if child is None:
+            child = _per_line[key] = CROSSINGS.labels(camera=key[0], line=key[1], direction=key[2])
+        child.inc(n)
+    _crossings_out.inc(sum(counted.values()))
+    _deltas_out.inc(n_deltas)
 
 
 @app.agent(topics.detections)
@@ -257,6 +282,7 @@ async def _send_marks() -> None:
         )
     if pending:
         await asyncio.gather(*pending)
+        _deltas_out.inc(len(pending))
 
 
 @app.timer(interval=settings.progress_interval_s)

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from schemas.operations import AlertRaised, AlertResolved
 from streams.app import app, settings, topics
 from streams.notifiers import Notifier, NotifierConfig
+from streams.runtime.metrics import events_in
 
 __all__ = ["notifier", "notify_alerts"]
 
@@ -35,7 +36,9 @@ async def start_notifier() -> None:
 
 @app.agent(topics.alerts)
 async def notify_alerts(stream: StreamT[bytes]) -> None:
+    taken = events_in("notify_alerts")  # alerts are few: one at a time
     async for raw in stream:
+        taken.inc()
         try:
             kind = orjson.loads(raw).get("type")
             model = AlertRaised if kind == "AlertRaised" else AlertResolved

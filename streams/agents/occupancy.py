@@ -40,6 +40,8 @@ from streams.runtime.alerting import send_alerts
 from streams.runtime.deadletter import dead_letter
 from streams.runtime.event_clock import clock
 from streams.runtime.gaps import OffsetGapGuard
+from streams.runtime.metrics import ZONE_OCCUPANCY, events_out
+from streams.runtime.partitioning import partition_of
 from streams.runtime.produce import send
 from streams.runtime.recording import Recorder
 from streams.tables.state import zone_state
@@ -115,6 +117,30 @@ def _remember_written(zone_id: str, state: dict[str, Any]) -> None:
 _recorder = Recorder(app, zone_state, STATE_FLUSH_S, written=_remember_written)
 app.on_partitions_revoked.connect(_recorder.on_revoked)
 
+_changes_out = events_out("apply_zone_inputs", topics.occupancy.get_topic_name())
+_alerts_out = events_out("apply_zone_inputs", topics.alerts.get_topic_name())
+#: zone -> its occupancy_zone_occupancy child, while this worker owns the zone.
+_gauges: dict[str, Any] = {}
+
+
+def _forget_gauges(sender: Any, /, *args: Any, **kwargs: Any) -> None:
+    # A revoked zone's next owner reports it; a stale value here would be a second answer.
+    revoked = args[0] if args else kwargs.get("revoked", set())
+    gone = {tp.partition for tp in revoked if tp.topic == _deltas_topic}
+    for zone_id in [z for z in _gauges if partition_of(z.encode(), settings.partitions) in gone]:
+        del _gauges[zone_id]
+        ZONE_OCCUPANCY.remove(zone_id)
+
+
+app.on_partitions_revoked.connect(_forget_gauges)
+
+
+def _set_gauge(zone_id: str, occupancy: int) -> None:
+    gauge = _gauges.get(zone_id)
+    if gauge is None:
+        gauge = _gauges[zone_id] = ZONE_OCCUPANCY.labels(zone=zone_id)
+    gauge.set(occupancy)
+
 
 async def _fold(events: Sequence[EventT]) -> None:
     """Fold one batch of zone inputs (see the module docstring)."""
@@ -125,6 +151,7 @@ async def _fold(events: Sequence[EventT]) -> None:
     wall = clock.wall()
     # zone -> (its reducer, the last event that changed it materially or None)
     touched: dict[str, tuple[_Zone, EventT | None]] = {}
+    n_changes = n_alerts = 0
     for event in events:
         if not await _guard.admit(event.message):
             continue
@@ -152,21 +179,27 @@ async def _fold(events: Sequence[EventT]) -> None:
             zone = seen[0] if seen is not None else _zone_for(zone_id)
             before = zone.occupancy.occupancy
             changes = zone.occupancy.apply(item, wall_now=wall)
+            n_changes += len(changes)
             for c in changes:
                 pending.append(
                     await send(
                         app, topics.occupancy, c.zone_id.encode(), c.model_dump_json().encode()
                     )
                 )
-            pending += await send_alerts(_alerts_for(zone, before, changes))
+            alerts = _alerts_for(zone, before, changes)
+            n_alerts += len(alerts)
+            pending += await send_alerts(alerts)
             material = changes or not isinstance(item, SourceProgress)
             touched[zone_id] = (zone, event if material else (seen[1] if seen else None))
     if pending:
         await asyncio.gather(*pending)
+    _changes_out.inc(n_changes)
+    _alerts_out.inc(n_alerts)
     # Outputs acknowledged: the inputs wait in their partitions to be recorded.
     now = asyncio.get_running_loop().time()
     _recorder.handled(admitted, now)
     for zone_id, (zone, last) in touched.items():
+        _set_gauge(zone_id, zone.occupancy.occupancy)
         if last is not None:
             _recorder.changed(zone_id, zone.state_dict, last)
 

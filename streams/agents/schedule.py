@@ -22,6 +22,7 @@ from streams.app import app, plant, topics
 from streams.core.event_time import next_local_time
 from streams.runtime.alerting import send_alerts
 from streams.runtime.event_clock import clock
+from streams.runtime.metrics import events_out
 
 __all__ = ["clock_timer", "on_watermark"]
 
@@ -32,12 +33,17 @@ _resets = {
     z.id: datetime.strptime(z.daily_reset, "%H:%M").time() for z in plant.zones if z.daily_reset
 }
 _next_reset: dict[str, datetime] = {}
+_alerts_out = events_out("schedule", topics.alerts.get_topic_name())
+_commands_out = events_out("schedule", topics.commands.get_topic_name())
+_deltas_out = events_out("schedule", topics.zone_deltas.get_topic_name())
 
 
 @clock.rule
 async def on_watermark(now: float) -> None:
     """Evaluate the clock-driven rules at watermark ``now`` (UTC seconds)."""
-    await send_alerts(clock.liveness.check(now))
+    alerts = clock.liveness.check(now)
+    await send_alerts(alerts)
+    _alerts_out.inc(len(alerts))
     wm = datetime.fromtimestamp(now, tz=UTC)
     for zone_id, local in _resets.items():
         due = _next_reset.get(zone_id)
@@ -60,6 +66,8 @@ async def on_watermark(now: float) -> None:
             # from frames before the reset instant (ordering within a partition).
             await topics.commands.send(key=zone_id.encode(), value=body, force=True)
             await topics.zone_deltas.send(key=zone_id.encode(), value=body, force=True)
+            _commands_out.inc()
+            _deltas_out.inc()
             _next_reset[zone_id] = next_local_time(due, local, _tz)
 
 

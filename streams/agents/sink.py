@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import NoReturn, cast
 
@@ -37,6 +39,7 @@ from streams.runtime.batches import EXIT_STATUS, consume_batches, stop_hard
 from streams.runtime.deadletter import dead_letter
 from streams.runtime.event_clock import clock
 from streams.runtime.gaps import OffsetGapGuard
+from streams.runtime.metrics import SINK_BATCH_SECONDS, SINK_ERRORS, SINK_ROWS
 from streams.sinks.base import SinkError
 from streams.sinks.postgres import Event, PostgresSink
 
@@ -55,6 +58,17 @@ _MODELS: dict[str, type[Event]] = {
         OccupancyReset,
     )
 }
+
+#: The table each stored event lands in (its rows are counted per table).
+TABLES: dict[type[Event], str] = {
+    CrossingEvent: "crossings",
+    OccupancyChanged: "occupancy_samples",
+    AlertRaised: "alerts",
+    AlertResolved: "alerts",
+    OccupancyCalibrated: "commands",
+    OccupancyReset: "commands",
+}
+_rows = {table: SINK_ROWS.labels(table=table) for table in sorted(set(TABLES.values()))}
 
 _sink: PostgresSink[Message] = PostgresSink(
     settings.database_url,
@@ -93,17 +107,29 @@ def parse(raw: object) -> Event:
 RETRY_MAX_S = 5.0
 
 
-async def _flush(sink: PostgresSink[Message]) -> None:
-    """Flush until stored (retrying outages with backoff); dead-letter what is refused."""
+async def _flush(sink: PostgresSink[Message], added: Counter[str]) -> None:
+    """Flush until stored (retrying outages with backoff); dead-letter what is refused.
+
+    ``added``: table -> events of the batch bound for it (for the row metrics).
+    """
     delay = 0.5
     while True:
+        started = time.perf_counter()
         try:
             flushed = await sink.flush()
             break
         except SinkError as e:
+            SINK_ERRORS.inc()
             logger.error("%s; retrying in %.1f s", e, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, RETRY_MAX_S)
+    if added:
+        SINK_BATCH_SECONDS.observe(time.perf_counter() - started)
+        for rejected in flushed.rejected:
+            added[TABLES[type(rejected.item)]] -= 1
+        for table, n in added.items():
+            if n > 0:  # never below 0, even for events left pending by a cancelled flush
+                _rows[table].inc(n)
     for rejected in flushed.rejected:
         if rejected.origin is None:
             raise RuntimeError(f"the sink rejected an event without its origin: {rejected}")
@@ -118,15 +144,19 @@ async def store(events: Sequence[EventT], sink: PostgresSink[Message]) -> list[E
     """
     clock.heard()
     admitted = []
+    added: Counter[str] = Counter()
     for event in events:
         if not await _guard.admit(event.message):
             continue
         admitted.append(event)
         try:
-            sink.add(parse(event.value), event.message)
+            parsed = parse(event.value)
         except NotStorable as e:
             await dead_letter(event.message, str(e))
-    await _flush(sink)
+            continue
+        sink.add(parsed, event.message)
+        added[TABLES[type(parsed)]] += 1
+    await _flush(sink, added)
     return admitted
 
 

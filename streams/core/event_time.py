@@ -92,6 +92,12 @@ class Watermark:
             self._partitions.pop(p, None)
 
     @property
+    def last_value(self) -> float:
+        """The value :meth:`value` last returned (0.0 before): a plain read, for
+        observers in other threads (the metrics exporter)."""
+        return self._floor
+
+    @property
     def max_event_time(self) -> float:
         return max((p[0] for p in self._partitions.values()), default=0.0)
 

@@ -52,6 +52,8 @@ from typing import Any, NoReturn
 from faust.streams import Stream, _current_event
 from faust.types import EventT, TableT
 
+from streams.runtime import metrics
+
 __all__ = ["BUSY", "EXIT_STATUS", "Handler", "consume_batches", "stop_hard", "table_set"]
 
 logger = logging.getLogger(__name__)
@@ -104,7 +106,9 @@ async def consume_batches(
     ``stop`` is called with any exception but a cancellation, before anything
     of the batch is acked, and must not return (see the module docstring).
     """
+    taken = metrics.events_in(agent)
     async for events in stream.noack_take(size, within=within):
+        taken.inc(len(events))
         if watched:
             BUSY[agent] = time.monotonic()
         try:

@@ -1,26 +1,48 @@
-"""Dead letters: what a consumer could not process, with the reason and origin."""
+"""Dead letters: what a consumer could not process, with the reason and origin.
+
+Each one is counted in ``occupancy_deadletters_total{reason}`` under the
+category of its reason (:func:`reason_category`): the reason itself is free
+text (a validation error, an id), which must never become a label value.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from datetime import UTC, datetime
+from typing import Any
 
 from faust.types import Message
 
 from schemas.events import DeadLetter
 from streams.app import topics
+from streams.runtime.metrics import DEADLETTERS
 
-__all__ = ["DeadLetterCounter", "dead_letter", "dead_letters"]
+__all__ = ["CATEGORIES", "OTHER", "dead_letter", "reason_category"]
 
 logger = logging.getLogger(__name__)
 
+#: How each reason the agents give starts -> its category (the metric's label),
+#: the more specific prefix first. A reason that starts otherwise is ``other``.
+CATEGORIES: tuple[tuple[str, str], ...] = (
+    ("invalid FrameDetections", "invalid_frame"),
+    ("unknown camera", "unknown_camera"),
+    ("frame size", "frame_size_mismatch"),
+    ("invalid zone input", "invalid_zone_input"),
+    ("unknown zone", "unknown_zone"),  # "unknown zone 'x'" and "unknown zones [...]"
+    ("not a storable event", "not_storable"),
+    ("not storable", "refused_by_database"),  # the sink's rejections: "not storable: <why>"
+)
+OTHER = "other"
 
-class DeadLetterCounter(Counter[str]):
-    """Dead letters sent by this process, per source topic (a metric)."""
+_children: dict[str, Any] = {}
 
 
-dead_letters = DeadLetterCounter()
+def reason_category(reason: str) -> str:
+    """The bounded category of a free-text dead-letter reason (see :data:`CATEGORIES`)."""
+    for prefix, category in CATEGORIES:
+        if reason.startswith(prefix):
+            return category
+    return OTHER
 
 
 async def dead_letter(message: Message, reason: str) -> None:
@@ -36,7 +58,11 @@ async def dead_letter(message: Message, reason: str) -> None:
         payload=raw.decode("utf-8", "replace")[:100_000],
         failed_at=datetime.now(UTC),
     )
-    dead_letters[message.topic] += 1
+    category = reason_category(letter.reason)
+    child = _children.get(category)
+    if child is None:
+        child = _children[category] = DEADLETTERS.labels(reason=category)
+    child.inc()
     logger.warning(
         "dead letter from %s[%d]@%d: %s",
         message.topic,

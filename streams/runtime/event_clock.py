@@ -24,6 +24,7 @@ from streams.app import app, plant, settings, topics
 from streams.core.alerts import CameraLiveness
 from streams.core.event_time import ReceiveClock, Watermark
 from streams.runtime.alerting import send_alerts
+from streams.runtime.metrics import events_out
 
 __all__ = ["EventClock", "Rule", "clock"]
 
@@ -118,6 +119,7 @@ class EventClock:
         back_online = self.liveness.seen(camera_id, captured_at)
         if back_online:
             await send_alerts(back_online)
+            events_out("schedule", topics.alerts.get_topic_name()).inc(len(back_online))
 
     async def tick(self, now: float) -> None:
         """Run the registered rules at watermark ``now`` (UTC seconds), in order."""
