@@ -25,10 +25,16 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET, UnsetType
 
+from api.auth.http import Authenticator, AuthError, denied
+from api.auth.keys import KeyVerifier
+from api.auth.oidc import OidcVerifier
 from api.cameras import snapshot_route
 from api.history import history_export_route
+from api.limits import body_refusal
 from api.live import LiveHub
 from api.metrics import metrics_route
 from api.schema import schema
@@ -55,7 +61,69 @@ class _GraphQL(GraphQL[dict[str, Any], None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket | None = None
     ) -> dict[str, Any]:
-        return {"request": request, "response": response, "state": self._state_ref["state"]}
+        return {
+            "request": request,
+            "response": response,
+            "state": self._state_ref["state"],
+            # HTTP: checked by _Authenticated before strawberry saw the request;
+            # WebSocket: set by on_ws_connect from connection_init.
+            "principal": request.scope.get(PRINCIPAL),
+        }
+
+    async def on_ws_connect(self, context: dict[str, Any]) -> UnsetType | dict[str, object] | None:
+        state: ApiState = context["state"]
+        assert state.auth is not None
+        try:
+            context["principal"] = await state.auth.connection_init(
+                context["request"], context.get("connection_params")
+            )
+        except AuthError as e:
+            logger.info("subscription refused at connection_init: %s", e.message)
+            raise ConnectionRejectionError({"code": e.code, "message": e.message}) from None
+        return UNSET
+
+
+#: Where :class:`_Authenticated` leaves the caller of a GraphQL HTTP request.
+PRINCIPAL = "occupancy.principal"
+
+
+class _Authenticated:
+    """ASGI wrapper of the GraphQL HTTP endpoint: no valid credential, no execution.
+
+    GraphiQL's page itself (a browser's GET without a query) is served: it holds
+    no data, and its headers pane takes the key.
+    """
+
+    def __init__(self, app: _GraphQL, state_ref: dict[str, ApiState]) -> None:
+        self.app = app
+        self.state_ref = state_ref
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        request = Request(scope, receive)
+        ide = (
+            request.method == "GET"
+            and "text/html" in request.headers.get("accept", "")
+            and "query" not in request.query_params
+        )
+        state = self.state_ref.get("state")
+        if (too_big := body_refusal(request.method, request.headers)) is not None:
+            status, message = too_big
+            body = {
+                "data": None,
+                "errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}],
+            }
+            await JSONResponse(body, status_code=status)(scope, receive, send)
+            return
+        if not ide:
+            if state is None or state.auth is None:
+                await JSONResponse({"error": "not started"}, status_code=503)(scope, receive, send)
+                return
+            try:
+                scope[PRINCIPAL] = await state.auth.request(request)
+            except AuthError as e:
+                await denied(e)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -82,8 +150,24 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await hub.start()
         producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all")
         await producer.start()
+        oidc = None
+        if settings.oidc_issuer and settings.oidc_audience and settings.oidc_jwks_url:
+            oidc = OidcVerifier(
+                settings.oidc_issuer,
+                settings.oidc_audience,
+                settings.oidc_jwks_url,
+                settings.oidc_role_claim,
+            )
+        origins = frozenset(
+            o.strip().rstrip("/") for o in settings.api_allowed_origins.split(",") if o.strip()
+        )
         ref["state"] = ApiState(
-            settings, load_plant_config(settings.plant_config), pool, hub, producer
+            settings,
+            load_plant_config(settings.plant_config),
+            pool,
+            hub,
+            producer,
+            auth=Authenticator(KeyVerifier(pool), oidc, origins),
         )
         logger.info("API ready: GraphQL at /graphql, dashboard at /")
         try:
@@ -120,7 +204,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
             Route("/vendor/plotly.min.js", plotly_js),
             Route("/healthz", healthz),
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", _Authenticated(graphql, ref), methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             history_export_route(ref),
             snapshot_route(ref),

@@ -1,25 +1,30 @@
 """Print live zone counts from the GraphQL API, as a table.
 
-``python -m api.counts [--url http://127.0.0.1:8000] [--watch SECONDS]``
+``python -m api.counts [--url http://127.0.0.1:8000] [--key-file F] [--watch SECONDS]``
+
+The API key comes from ``OCC_API_KEY``, else from ``--key-file`` (``make up``
+keeps its demo admin key in ``.run/demo-admin.key``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 import urllib.request
+from pathlib import Path
 
 __all__ = ["fetch_zones", "format_table", "main"]
 
 QUERY = "{ zones { id name occupancy entries exits capacity updatedAt } }"
 
 
-def fetch_zones(url: str) -> list[dict[str, object]]:
+def fetch_zones(url: str, key: str) -> list[dict[str, object]]:
     request = urllib.request.Request(
         url.rstrip("/") + "/graphql",
         data=json.dumps({"query": QUERY}).encode(),
-        headers={"content-type": "application/json"},
+        headers={"content-type": "application/json", "authorization": f"Bearer {key}"},
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         body = json.load(response)
@@ -43,10 +48,16 @@ def format_table(zones: list[dict[str, object]]) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--url", default="http://127.0.0.1:8000")
+    parser.add_argument("--key-file", type=Path, default=Path(".run/demo-admin.key"))
     parser.add_argument("--watch", type=float, default=0.0, help="refresh every N seconds")
     args = parser.parse_args(argv)
+    key = os.environ.get("OCC_API_KEY") or (
+        args.key_file.read_text().strip() if args.key_file.exists() else ""
+    )
+    if not key:
+        parser.error("no API key: set OCC_API_KEY or pass --key-file")
     while True:
-        print(format_table(fetch_zones(args.url)), flush=True)
+        print(format_table(fetch_zones(args.url, key)), flush=True)
         if not args.watch:
             break
         time.sleep(args.watch)

@@ -34,6 +34,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from strawberry.extensions import SchemaExtension
 
+from api.auth.http import refused
 from schemas.health import CameraHealth
 
 if TYPE_CHECKING:
@@ -178,7 +179,13 @@ def metrics_route(ref: Mapping[str, ApiState]) -> Route:
     """``GET /metrics`` of the app whose state ``ref["state"]`` holds once started."""
     registry = new_registry(lambda: ref.get("state"))
 
-    async def metrics(_: Request) -> Response:
+    async def metrics(request: Request) -> Response:
+        state = ref.get("state")
+        # A viewer's key, unless OCC_API_METRICS_PUBLIC (Prometheus sends it
+        # with authorization: {credentials: ...} in its scrape config).
+        public = state is not None and state.settings.api_metrics_public
+        if not public and (refusal := await refused(state, request)) is not None:
+            return refusal
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return Route("/metrics", metrics)

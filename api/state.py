@@ -8,6 +8,7 @@ from aiokafka import AIOKafkaProducer
 from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel
 
+from api.auth.http import Authenticator
 from api.live import LiveHub
 from schemas.config import PlantConfig
 from streams.core.zones import ZoneGraph
@@ -23,6 +24,8 @@ class ApiState:
     pool: AsyncConnectionPool
     hub: LiveHub
     producer: AIOKafkaProducer
+    #: Who may do what (API keys, OIDC); None only in tests that call resolvers directly.
+    auth: Authenticator | None = None
     #: Zone containment and which cameras feed which zones, from ``plant``.
     graph: ZoneGraph = field(init=False)
 

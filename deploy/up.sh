@@ -34,6 +34,8 @@ PY="$OCC_REPO_ROOT/.venv/bin/python"
 
 "$PY" -m streams.admin
 "$PY" -m streams.cli.migrate
+# The API lets nobody in without a key: keep a demo admin key (made once, mode 0600).
+admin_key="$("$PY" -m api.auth ensure --name demo-admin --role admin --file "$OCC_RUN_DIR/demo-admin.key")"
 
 mkdir -p "$OCC_RUN_DIR/pids" "$OCC_RUN_DIR/logs"
 
@@ -100,12 +102,14 @@ fi
 # Let the first simulated people walk through a door before showing counts.
 sleep "${OCC_UP_SETTLE_S:-15}"
 log "live counts (GraphQL query zones):"
-"$PY" -m api.counts --url "$api"
+"$PY" -m api.counts --url "$api" --key-file "$OCC_RUN_DIR/demo-admin.key"
 cat <<TXT
 
-  Dashboard (live):   $api/
+  Dashboard (live):   $api/   sign in with the demo admin API key:
+                      $admin_key
+                      (kept in $OCC_RUN_DIR/demo-admin.key; python -m api.auth makes others)
   GraphQL endpoint:   $api/graphql   (subscriptions: graphql-transport-ws)
-  Metrics:            $api/metrics   worker: http://127.0.0.1:$OCC_WORKER_METRICS_PORT/metrics
+  Metrics:            $api/metrics (with the key)   worker: http://127.0.0.1:$OCC_WORKER_METRICS_PORT/metrics
   Kafka bootstrap:    $KAFKA_BOOTSTRAP_SERVERS
   PostgreSQL:         $OCC_DATABASE_URL
   Logs:               $OCC_RUN_DIR/logs/

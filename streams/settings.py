@@ -68,6 +68,18 @@ class Settings(BaseSettings):
     notify_retries: int = Field(default=5, ge=1)
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    #: Browser origins besides the API's own that may call it (comma-separated,
+    #: e.g. ``https://ops.plant.example``).
+    api_allowed_origins: str = ""
+    #: Serve the API's /metrics without authentication (for a Prometheus that
+    #: cannot send a bearer token).
+    api_metrics_public: bool = False
+    #: OIDC bearer tokens: all three set, or off. The role comes from
+    #: ``oidc_role_claim`` (viewer, operator or admin).
+    oidc_issuer: str = ""
+    oidc_audience: str = ""
+    oidc_jwks_url: str = ""
+    oidc_role_claim: str = "roles"
     worker_web_port: int = 6066
     #: The worker's Prometheus exporter (``/metrics``); 0 turns it off. Each
     #: worker on one host needs its own port.

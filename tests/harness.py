@@ -13,11 +13,13 @@ import sys
 import time
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
 
+from api.auth.keys import create_key_sync
+from api.auth.principals import Role
 from schemas.events import FrameDetections
 from streams.cli.migrate import migrate_with
 from streams.settings import Settings
@@ -78,9 +80,22 @@ class Namespace:
     bootstrap: str
     prefix: str
     db: str
+    #: An API key per role (``viewer``, ``operator``, ``admin``) in this database.
+    keys: dict[str, str] = field(default_factory=dict)
 
     def topic(self, name: str) -> str:
         return f"{self.prefix}{name}.v1"
+
+    def headers(self, role: str = "admin") -> dict[str, str]:
+        """HTTP headers of a caller with ``role``."""
+        return {"authorization": f"Bearer {self.keys[role]}"}
+
+    def connection_init(self, role: str = "admin") -> dict[str, object]:
+        """A graphql-transport-ws ``connection_init`` message of a caller with ``role``."""
+        return {
+            "type": "connection_init",
+            "payload": {"Authorization": f"Bearer {self.keys[role]}"},
+        }
 
 
 def create_namespace(services: Services, plant_config: Path | None = None) -> Namespace:
@@ -91,6 +106,8 @@ def create_namespace(services: Services, plant_config: Path | None = None) -> Na
         conn.execute(f'CREATE DATABASE "{db}"')
     dsn = services.dsn.rsplit("/", 1)[0] + "/" + db
     migrate_with(Settings(), dsn)  # as deploy/up.sh does before starting anything
+    with psycopg.connect(dsn, autocommit=True) as conn:  # as `python -m api.auth create` does
+        keys = {r.value: create_key_sync(conn, f"test-{r.value}", r, "tests")[0] for r in Role}
     env = {
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": services.bootstrap,
@@ -107,7 +124,9 @@ def create_namespace(services: Services, plant_config: Path | None = None) -> Na
         "OCC_WORKER_METRICS_PORT": "0",
         "PYTHONUNBUFFERED": "1",
     }
-    return Namespace(env=env, dsn=dsn, bootstrap=services.bootstrap, prefix=f"t{tag}.", db=db)
+    return Namespace(
+        env=env, dsn=dsn, bootstrap=services.bootstrap, prefix=f"t{tag}.", db=db, keys=keys
+    )
 
 
 def drop_namespace(services: Services, ns: Namespace) -> None:

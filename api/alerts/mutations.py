@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Annotated
 
 import strawberry
 from graphql import GraphQLError
 
 from api.alerts.queries import load_alert
 from api.alerts.types import Alert
+from api.auth.permissions import BY_DEPRECATION, Operator, recorded_by
 from api.inputs import BY_MAX, REASON_MAX, bad_input, text
 from api.state import ApiState
 from schemas.events import EVENT_NAMESPACE
@@ -21,14 +23,19 @@ __all__ = ["AlertMutation"]
 @strawberry.type
 class AlertMutation:
     @strawberry.mutation(
-        description="Resolve an open alert by hand. The condition's own rule stays quiet "
-        "until the condition clears (an acknowledgement, not a suppression of new alerts)."
+        description="Resolve an open alert by hand (operator). The condition's own rule stays "
+        "quiet until the condition clears (an acknowledgement, not a suppression of new alerts).",
+        permission_classes=[Operator],
     )
     async def resolve_alert(
-        self, info: strawberry.Info, alert_id: strawberry.ID, by: str, reason: str
+        self,
+        info: strawberry.Info,
+        alert_id: strawberry.ID,
+        reason: str,
+        by: Annotated[str | None, strawberry.argument(deprecation_reason=BY_DEPRECATION)] = None,
     ) -> Alert:
         state: ApiState = info.context["state"]
-        by = text(by, "by", max_length=BY_MAX, hint="who resolves the alert")
+        by = recorded_by(info, by, BY_MAX)
         reason = text(reason, "reason", max_length=REASON_MAX, multiline=True, hint="why")
         try:
             aid = uuid.UUID(str(alert_id))

@@ -7,6 +7,7 @@ from graphql import GraphQLError
 from psycopg.rows import dict_row
 
 from api.alerts.types import Alert
+from api.auth.permissions import Viewer
 from api.state import ApiState
 
 __all__ = ["AlertQuery", "load_alert"]
@@ -22,7 +23,9 @@ async def load_alert(state: ApiState, alert_id: str) -> dict | None:
 
 @strawberry.type
 class AlertQuery:
-    @strawberry.field(description="Alerts, newest first: open ones by default.")
+    @strawberry.field(
+        description="Alerts, newest first: open ones by default.", permission_classes=[Viewer]
+    )
     async def alerts(
         self,
         info: strawberry.Info,

@@ -29,6 +29,7 @@ from psycopg_pool import AsyncConnectionPool
 from api.auth.principals import Principal, Role
 
 __all__ = [
+    "KEY_ID_PATTERN",
     "KEY_PATTERN",
     "ApiKey",
     "KeyVerifier",
@@ -42,6 +43,7 @@ __all__ = [
 
 #: ``occ_`` + 12 hex digits of key id + ``_`` + 43 characters of urlsafe base64.
 KEY_PATTERN = re.compile(r"occ_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
+KEY_ID_PATTERN = re.compile(r"[0-9a-f]{12}")
 _HASHER = PasswordHasher()
 
 
@@ -84,8 +86,7 @@ def parse_key(key: str) -> tuple[str, str] | None:
 
 
 _INSERT = (
-    "INSERT INTO api_keys (key_id, name, role, secret_hash, created_by) "
-    "VALUES (%s, %s, %s, %s, %s)"
+    "INSERT INTO api_keys (key_id, name, role, secret_hash, created_by) VALUES (%s, %s, %s, %s, %s)"
 )
 
 
@@ -96,9 +97,7 @@ def create_key_sync(conn: Connection, name: str, role: Role, by: str) -> tuple[s
     return key, key_id
 
 
-async def create_key(
-    conn: AsyncConnection, name: str, role: Role, by: str
-) -> tuple[str, str]:
+async def create_key(conn: AsyncConnection, name: str, role: Role, by: str) -> tuple[str, str]:
     """Store a new key; returns ``(key, key_id)``. The key is not kept anywhere."""
     key, key_id, secret_hash = await asyncio.to_thread(new_key)
     await conn.execute(_INSERT, (key_id, name, role.value, secret_hash, by))

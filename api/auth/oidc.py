@@ -51,7 +51,9 @@ class OidcVerifier:
             logger.info("bearer token refused: %s", e)
             return None
         found = claims.get(self.role_claim, [])
-        values = {found} if isinstance(found, str) else set(found if isinstance(found, list) else [])
+        values = (
+            {found} if isinstance(found, str) else set(found) if isinstance(found, list) else set()
+        )
         roles = [r for r in Role if r.value in values]
         if not roles:
             logger.info("bearer token of %s has no role in %r", claims.get("sub"), self.role_claim)

@@ -10,7 +10,12 @@ from strawberry.permission import BasePermission
 
 from api.auth.principals import Principal, Role
 
-__all__ = ["Admin", "Operator", "Viewer", "principal_of"]
+__all__ = ["BY_DEPRECATION", "Admin", "Operator", "Viewer", "principal_of", "recorded_by"]
+
+#: The ``by`` arguments of the mutations: once free text, now the caller.
+BY_DEPRECATION = (
+    "Ignored: the authenticated caller (its key's name or token's subject) is recorded."
+)
 
 
 def principal_of(info: strawberry.Info) -> Principal:
@@ -57,3 +62,16 @@ class Admin(_Needs):
     """Configuration and keys."""
 
     needed = Role.ADMIN
+
+
+def recorded_by(info: strawberry.Info, given: str | None, max_length: int) -> str:
+    """What an audit field records: the caller, never free text.
+
+    ``given`` is the deprecated ``by`` argument; it is still checked like any
+    text input (so bad input is refused as before) and then ignored.
+    """
+    from api.inputs import text
+
+    if given is not None:
+        text(given, "by", max_length=max_length, hint="ignored: the caller is recorded")
+    return principal_of(info).name[:max_length]

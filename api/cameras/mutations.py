@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Annotated
 
 import strawberry
 from graphql import GraphQLError
 
-from api.inputs import BY_MAX, text
+from api.auth.permissions import BY_DEPRECATION, Operator, recorded_by
+from api.inputs import BY_MAX
 from api.state import ApiState
 from schemas.snapshots import SnapshotRequested
 
@@ -33,13 +35,18 @@ class SnapshotRequest:
 class CameraMutation:
     @strawberry.mutation(
         description="Ask a camera's producer for its newest frame. Producers answer only "
-        "with snapshots on (off by default, for privacy); poll Camera.snapshotRequestId."
+        "with snapshots on (off by default, for privacy); poll Camera.snapshotRequestId "
+        "(operator).",
+        permission_classes=[Operator],
     )
     async def request_snapshot(
-        self, info: strawberry.Info, camera_id: strawberry.ID, by: str
+        self,
+        info: strawberry.Info,
+        camera_id: strawberry.ID,
+        by: Annotated[str | None, strawberry.argument(deprecation_reason=BY_DEPRECATION)] = None,
     ) -> SnapshotRequest:
         state: ApiState = info.context["state"]
-        by = text(by, "by", max_length=BY_MAX, hint="who asks")
+        by = recorded_by(info, by, BY_MAX)
         if str(camera_id) not in {c.id for c in state.plant.cameras}:
             raise GraphQLError(f"unknown camera {camera_id!r}", extensions={"code": "NOT_FOUND"})
         event = SnapshotRequested(

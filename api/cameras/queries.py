@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import strawberry
 from graphql import GraphQLError
 
+from api.auth.permissions import Viewer
 from api.cameras.status import camera_status
 from api.cameras.types import Camera
 from api.state import ApiState
@@ -36,11 +37,14 @@ def load_cameras(state: ApiState, ids: list[str] | None = None) -> list[Camera]:
 
 @strawberry.type
 class CameraQuery:
-    @strawberry.field(description="Every configured camera with its lines and live status.")
+    @strawberry.field(
+        description="Every configured camera with its lines and live status.",
+        permission_classes=[Viewer],
+    )
     def cameras(self, info: strawberry.Info) -> list[Camera]:
         return load_cameras(info.context["state"])
 
-    @strawberry.field(description="One camera by id.")
+    @strawberry.field(description="One camera by id.", permission_classes=[Viewer])
     def camera(self, info: strawberry.Info, id: strawberry.ID) -> Camera:
         state: ApiState = info.context["state"]
         found = load_cameras(state, [str(id)])

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from api.auth.http import refused
 from api.state import ApiState
 
 __all__ = ["snapshot_route"]
@@ -20,8 +21,9 @@ __all__ = ["snapshot_route"]
 def snapshot_route(state_ref: dict[str, ApiState]) -> Route:
     async def snapshot(request: Request) -> Response:
         state = state_ref.get("state")
-        if state is None:
-            return PlainTextResponse("not started", status_code=503)
+        if (refusal := await refused(state, request)) is not None:
+            return refusal
+        assert state is not None
         camera_id = request.path_params["camera_id"]
         if camera_id not in {c.id for c in state.plant.cameras}:
             return PlainTextResponse(f"unknown camera {camera_id!r}", status_code=404)

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from api.auth.http import refused
 from api.history.buckets import (
     Bucket,
     Granularity,
@@ -83,6 +84,8 @@ def history_export_route(state_ref: dict[str, ApiState]) -> Route:
 
     async def export(request: Request) -> Response:
         state = state_ref["state"]
+        if (refusal := await refused(state, request)) is not None:
+            return refusal
         params = request.query_params
         try:
             name = params.get("granularity", "hour").lower()

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import strawberry
 from graphql import GraphQLError
 
+from api.auth.permissions import Viewer
 from api.history import buckets
 from api.history.buckets import (
     HistoryError,
@@ -39,8 +40,9 @@ def _graphql_error(e: HistoryError) -> GraphQLError:
 @strawberry.type
 class HistoryQuery:
     @strawberry.field(
+        permission_classes=[Viewer],
         description="Entries, exits and occupancy of one zone, camera or line over a range, "
-        f"in buckets (at most {buckets.MAX_POINTS} per query)."
+        f"in buckets (at most {buckets.MAX_POINTS} per query).",
     )
     async def history(
         self,
@@ -71,8 +73,9 @@ class HistoryQuery:
         )
 
     @strawberry.field(
+        permission_classes=[Viewer],
         description="The range of a dashboard timeframe now, in the plant's time zone, and "
-        "the bucket size to query its history in."
+        "the bucket size to query its history in.",
     )
     async def timeframe(
         self,
@@ -87,8 +90,9 @@ class HistoryQuery:
         )
 
     @strawberry.field(
+        permission_classes=[Viewer],
         description="Peak occupancy and when, busiest hour and totals of a zone (default: "
-        "the plant's outermost zone) over whole hours."
+        "the plant's outermost zone) over whole hours.",
     )
     async def facility_statistics(
         self, info: strawberry.Info, from_: From, to: To, zone: strawberry.ID | None = None

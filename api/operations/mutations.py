@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Annotated
 
 import strawberry
 from graphql import GraphQLError
 
+from api.auth.permissions import BY_DEPRECATION, Operator, recorded_by
 from api.inputs import BY_MAX, REASON_MAX, bad_input, text
 from api.state import ApiState
 from schemas.operations import OccupancyCalibrated
@@ -34,18 +36,21 @@ class Calibration:
 
 @strawberry.type
 class OperationsMutation:
-    @strawberry.mutation(description="Set a zone's occupancy to a counted value.")
+    @strawberry.mutation(
+        description="Set a zone's occupancy to a counted value (operator).",
+        permission_classes=[Operator],
+    )
     async def calibrate_zone(
         self,
         info: strawberry.Info,
         zone_id: strawberry.ID,
         occupancy: int,
-        by: str,
         reason: str,
         at: datetime | None = None,
+        by: Annotated[str | None, strawberry.argument(deprecation_reason=BY_DEPRECATION)] = None,
     ) -> Calibration:
         state: ApiState = info.context["state"]
-        by = text(by, "by", max_length=BY_MAX, hint="who calibrates")
+        by = recorded_by(info, by, BY_MAX)
         reason = text(reason, "reason", max_length=REASON_MAX, multiline=True, hint="why")
         if zone_id not in {z.id for z in state.plant.zones}:
             raise GraphQLError(f"unknown zone {zone_id!r}", extensions={"code": "NOT_FOUND"})

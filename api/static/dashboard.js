@@ -9,6 +9,9 @@
 //   #/cameras          status, frame rate, last frame and error, lines drawn
 //   #/evacuation       every zone's headcount now, how fresh, offline feeds; printable
 // Charts are plotly.js, served by the API from the plotly Python package.
+// Every call carries the API key the user signed in with (kept in this
+// browser's localStorage): "Authorization: Bearer ..." over HTTP, the same in
+// the WebSocket's connection_init payload.
 "use strict";
 
 const view = document.getElementById("view");
@@ -20,6 +23,12 @@ let openAlerts = [];            // open alerts, newest first
 const resolvedIds = new Set();  // resolved here or live: storage may lag behind the event
 let cameras = [];               // from the cameras query, refreshed every few seconds
 let live = false;
+let apiKey = localStorage.getItem("occ.key") || "";
+let me = null;                  // {name, role} of the signed-in key
+const RANK = {viewer: 1, operator: 2, admin: 3};
+const can = (role) => me && RANK[me.role] >= RANK[role];
+
+class AuthRequired extends Error {}
 
 // -- helpers ------------------------------------------------------------------
 
@@ -34,12 +43,15 @@ function ago(iso) {
   return `${(s / 3600).toFixed(1)} h ago`;
 }
 
+const authHeaders = () => ({authorization: "Bearer " + apiKey});
+
 async function gql(query, variables = {}) {
   const res = await fetch("/graphql", {
     method: "POST",
-    headers: {"content-type": "application/json"},
+    headers: {"content-type": "application/json", ...authHeaders()},
     body: JSON.stringify({query, variables}),
   });
+  if (res.status === 401) throw new AuthRequired("sign in with an API key");
   const body = await res.json();
   if (body.errors) throw new Error(body.errors.map((e) => e.message).join("; "));
   return body.data;
@@ -100,9 +112,8 @@ function alertsTable(alerts, {resolvable}) {
     <td>${esc(a.kind)}</td><td>${esc(a.subjectType)} ${esc(a.subjectId)}</td>
     <td>${esc(a.message)}</td><td>${time(a.raisedAt)}</td>
     <td>${a.resolvedAt ? `${time(a.resolvedAt)} by ${esc(a.resolvedBy)}: ${esc(a.resolveReason)}` :
-      resolvable ? `<form class="resolve">
-        <input name="by" placeholder="your name" required maxlength="200" value="${esc(localStorage.getItem("occ.by") || "")}">
-        <input name="reason" placeholder="reason" required maxlength="2000">
+      resolvable && can("operator") ? `<form class="resolve">
+        <input name="reason" placeholder="reason" required maxlength="1000">
         <button type="submit">Resolve</button><span class="error"></span></form>` : "open"}</td>
   </tr>`).join("");
   return `<table class="alerts"><thead><tr><th>severity</th><th>kind</th><th>subject</th><th>message</th>
@@ -114,11 +125,10 @@ function bindResolve(root) {
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const id = form.closest("tr").dataset.alertId;
-      const by = form.by.value.trim(), reason = form.reason.value.trim();
-      localStorage.setItem("occ.by", by);
+      const reason = form.reason.value.trim();
       try {
-        await gql(`mutation ($id: ID!, $by: String!, $reason: String!) {
-          resolveAlert(alertId: $id, by: $by, reason: $reason) { alertId resolvedAt } }`, {id, by, reason});
+        await gql(`mutation ($id: ID!, $reason: String!) {
+          resolveAlert(alertId: $id, reason: $reason) { alertId resolvedAt } }`, {id, reason});
         resolvedIds.add(id);
         setOpenAlerts(openAlerts);
         render();
@@ -202,11 +212,24 @@ async function renderZone(id, params) {
       `${time(from, data.history.timezone)} – ${time(to, data.history.timezone)} ` +
       `(${granularity.toLowerCase()}s, ${data.history.timezone})`;
     const q = new URLSearchParams({zone: id, from, to, granularity: granularity.toLowerCase()});
-    document.getElementById("export-csv").href = `/export/history.csv?${q}`;
+    const link = document.getElementById("export-csv");
+    link.href = `/export/history.csv?${q}`;
+    link.onclick = (ev) => { ev.preventDefault(); download(link.href, `${id}-${granularity.toLowerCase()}.csv`); };
     drawZoneCharts(s);
   } catch (e) {
     if (request === zoneRequest) document.getElementById("zone-error").textContent = e.message;
   }
+}
+
+async function download(url, name) {
+  // A plain link cannot send the key: fetch the file, then hand it to the browser.
+  const res = await fetch(url, {headers: authHeaders()});
+  if (!res.ok) { alert(await res.text()); return; }
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(await res.blob());
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10000);
 }
 
 function drawZoneCharts(s) {
@@ -242,8 +265,10 @@ function snapshotImage(cam) {
   if (!img) {
     img = new Image();
     img.onload = () => { if ((route().parts[0] || "") === "cameras") renderCameras(); };
-    img.src = `/cameras/${encodeURIComponent(cam.id)}/snapshot.jpg?request=${cam.snapshotRequestId}`;
     snapshots.set(cam.snapshotRequestId, img);
+    fetch(`/cameras/${encodeURIComponent(cam.id)}/snapshot.jpg`, {headers: authHeaders()})
+      .then((res) => (res.ok ? res.blob() : null))
+      .then((blob) => { if (blob) img.src = URL.createObjectURL(blob); });
   }
   return img.complete && img.naturalWidth ? img : null;
 }
@@ -282,7 +307,7 @@ function renderCameras() {
   view.innerHTML = `<div class="cameras">${cameras.map((c) => `<div class="card camera" data-camera="${esc(c.id)}">
     <h3>${esc(c.name)} <span class="pill ${esc(c.status)}">${esc(c.status)}</span></h3>
     <canvas class="frame"></canvas>
-    <div class="noprint"><button class="snapshot" type="button">Take snapshot</button>
+    <div class="noprint">${can("operator") ? `<button class="snapshot" type="button">Take snapshot</button>` : ""}
       <span class="snap-status sub">${c.snapshotError ? "last answer: " + esc(c.snapshotError) : ""}</span></div>
     <dl>
       <dt>frame rate</dt><dd class="fps">${c.processedFps == null ? "—" : c.processedFps.toFixed(1) + " fps"}</dd>
@@ -295,7 +320,7 @@ function renderCameras() {
     </dl></div>`).join("")}</div>`;
   view.querySelectorAll(".camera").forEach((el, i) => {
     drawLines(el.querySelector("canvas"), cameras[i]);
-    el.querySelector("button.snapshot").addEventListener("click", () => takeSnapshot(el, cameras[i].id));
+    el.querySelector("button.snapshot")?.addEventListener("click", () => takeSnapshot(el, cameras[i].id));
   });
 }
 
@@ -303,9 +328,8 @@ async function takeSnapshot(el, id) {
   const status = el.querySelector(".snap-status");
   status.textContent = "asking the camera…";
   try {
-    const by = localStorage.getItem("occ.by") || "dashboard";
-    const req = (await gql(`mutation ($id: ID!, $by: String!) { requestSnapshot(cameraId: $id, by: $by) { id } }`,
-      {id, by})).requestSnapshot;
+    const req = (await gql(`mutation ($id: ID!) { requestSnapshot(cameraId: $id) { id } }`,
+      {id})).requestSnapshot;
     for (let i = 0; i < 40; i++) {  // 20 s: only a producer with --snapshots answers
       await new Promise((r) => setTimeout(r, 500));
       const cam = (await gql(`query ($id: ID!) { camera(id: $id) { ${CAMERA_FIELDS} } }`, {id})).camera;
@@ -387,7 +411,8 @@ function onAlert(e) {
 
 function subscribe() {
   const ws = new WebSocket(location.origin.replace(/^http/, "ws") + "/graphql", "graphql-transport-ws");
-  ws.onopen = () => ws.send(JSON.stringify({type: "connection_init"}));
+  ws.onopen = () => ws.send(JSON.stringify({type: "connection_init",
+                                            payload: {Authorization: "Bearer " + apiKey}}));
   ws.onmessage = (m) => {
     const msg = JSON.parse(m.data);
     if (msg.type === "connection_ack") {
@@ -406,22 +431,61 @@ function subscribe() {
       statusEl.textContent = "subscription error: " + JSON.stringify(msg.payload);
     }
   };
-  ws.onclose = () => { live = false; statusEl.textContent = "disconnected, retrying…"; setTimeout(start, 2000); };
+  ws.onclose = (ev) => {
+    live = false;
+    if (ev.code === 4403) { showLogin("the API key was refused"); return; }  // at connection_init
+    statusEl.textContent = "disconnected, retrying…";
+    setTimeout(start, 2000);
+  };
+}
+
+function showLogin(reason) {
+  me = null;
+  for (const a of document.querySelectorAll("nav a")) a.classList.remove("active");
+  statusEl.textContent = "signed out";
+  view.innerHTML = `<form id="login" class="card" style="max-width: 32rem">
+    <h2>Sign in</h2>
+    <p class="sub">Paste an API key (<code>make up</code> prints the demo admin key; an admin makes
+    others with <code>python -m api.auth create</code> or the <code>createApiKey</code> mutation).</p>
+    <input name="key" type="password" autocomplete="current-password" placeholder="occ_…" required
+      style="width: 100%; box-sizing: border-box">
+    <p><button type="submit">Sign in</button> <span class="error">${esc(reason || "")}</span></p></form>`;
+  document.getElementById("login").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    apiKey = ev.target.key.value.trim();
+    localStorage.setItem("occ.key", apiKey);
+    start();
+  });
+}
+
+function signOut() {
+  localStorage.removeItem("occ.key");
+  apiKey = "";
+  location.hash = "#/";
+  location.reload();
 }
 
 async function start() {
+  if (!apiKey) { showLogin(); return; }
   try {
+    me = (await gql("{ me { name role } }")).me;
+    me.role = me.role.toLowerCase();  // the GraphQL enum is VIEWER, OPERATOR, ADMIN
+    document.getElementById("who").innerHTML =
+      `${esc(me.name)} (${esc(me.role)}) · <a href="#" id="sign-out">sign out</a>`;
+    document.getElementById("sign-out").onclick = (ev) => { ev.preventDefault(); signOut(); };
     await Promise.all([loadZones(), loadOpenAlerts(), loadCameras()]);
     render();
     subscribe();
   } catch (e) {
+    if (e instanceof AuthRequired) { showLogin(apiKey ? "the API key was refused" : ""); return; }
     statusEl.textContent = "API unreachable, retrying…";
     setTimeout(start, 2000);
   }
 }
 
-window.addEventListener("hashchange", render);
-setInterval(async () => {  // camera status has no subscription: poll it (and storage's alerts)
+window.addEventListener("hashchange", () => { if (me) render(); });
+setInterval(async () => {
+  if (!me) return;  // camera status has no subscription: poll it (and storage's alerts)
   try {
     const before = openAlerts.map((a) => a.alertId).join();
     await Promise.all([loadCameras(), loadOpenAlerts()]);

@@ -6,6 +6,7 @@ import strawberry
 from graphql import GraphQLError
 from psycopg.rows import dict_row
 
+from api.auth.permissions import Viewer
 from api.state import ApiState
 from api.zones.types import Zone
 
@@ -40,11 +41,13 @@ async def load_zones(state: ApiState, ids: list[str] | None = None) -> list[Zone
 
 @strawberry.type
 class ZoneQuery:
-    @strawberry.field(description="Every configured zone with its live occupancy.")
+    @strawberry.field(
+        description="Every configured zone with its live occupancy.", permission_classes=[Viewer]
+    )
     async def zones(self, info: strawberry.Info) -> list[Zone]:
         return await load_zones(info.context["state"])
 
-    @strawberry.field(description="One zone by id.")
+    @strawberry.field(description="One zone by id.", permission_classes=[Viewer])
     async def zone(self, info: strawberry.Info, id: strawberry.ID) -> Zone:
         state: ApiState = info.context["state"]
         if id not in {z.id for z in state.plant.zones}:

@@ -7,6 +7,8 @@ from collections.abc import AsyncGenerator
 import strawberry
 from graphql import GraphQLError
 
+from api.auth.permissions import Viewer
+from api.limits import subscription_slot
 from api.live import OccupancySubscriber, ZoneState
 from api.state import ApiState
 from api.zones.queries import load_zones
@@ -59,11 +61,12 @@ async def _seed_from_storage(
 @strawberry.type
 class ZoneSubscription:
     @strawberry.subscription(
+        permission_classes=[Viewer],
         description="The current state of the given zones (or all), then each change of "
         "occupancy. The first update per zone after subscribing is its current state: the "
         "newest change this API has seen, or the stored state with cause `snapshot` (zones "
         "that never changed have none). Versions per zone only go up; slow clients receive "
-        "the newest value per zone and skip intermediate ones."
+        "the newest value per zone and skip intermediate ones.",
     )
     async def occupancy(
         self, info: strawberry.Info, zone_ids: list[strawberry.ID] | None = None
@@ -76,7 +79,8 @@ class ZoneSubscription:
             if unknown:
                 raise GraphQLError(f"unknown zones: {', '.join(unknown)}")
             wanted = frozenset(str(z) for z in zone_ids)
-        async with state.hub.subscribe(wanted) as sub:
-            await _seed_from_storage(state, sub, wanted)
-            async for change in sub.changes():
-                yield _update(change)
+        with subscription_slot(info.context):
+            async with state.hub.subscribe(wanted) as sub:
+                await _seed_from_storage(state, sub, wanted)
+                async for change in sub.changes():
+                    yield _update(change)

@@ -293,6 +293,9 @@ async def query_latency(
     dsn: str, config: PlantConfig, start: datetime, end: datetime, rounds: int
 ) -> dict[str, float]:
     """Milliseconds per query: database read + stitching, and the whole GraphQL resolver."""
+    from api.auth.principals import Principal, Role
+
+    BENCH_VIEWER = Principal("bench", Role.VIEWER, "bench")
     pool = AsyncConnectionPool(dsn, min_size=1, max_size=1, open=False)
     await pool.open(wait=True)
     state = ApiState(None, config, pool, None, None)  # type: ignore[arg-type]
@@ -303,7 +306,9 @@ async def query_latency(
 
     async def graphql(form: str, zone: str) -> None:
         result = await schema.execute(
-            QUERIES[form], {**variables, "zone": zone}, context_value={"state": state}
+            QUERIES[form],
+            {**variables, "zone": zone},
+            context_value={"state": state, "principal": BENCH_VIEWER},
         )
         assert result.errors is None, result.errors
         found = result.data["history"][form]  # type: ignore[index]

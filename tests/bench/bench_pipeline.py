@@ -270,11 +270,13 @@ def wait_rows(worker: Process, dsn: str, crossings: int, samples: int, timeout: 
     )
 
 
-async def subscription(port: int, received: list[tuple[float, str]], ready: asyncio.Event) -> None:
+async def subscription(
+    port: int, received: list[tuple[float, str]], ready: asyncio.Event, init: dict
+) -> None:
     async with websockets.connect(
         f"ws://127.0.0.1:{port}/graphql", subprotocols=["graphql-transport-ws"], max_queue=None
     ) as ws:
-        await ws.send(json.dumps({"type": "connection_init"}))
+        await ws.send(json.dumps(init))
         await ws.recv()
         query = "subscription { occupancy { zoneId causeId } }"
         await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
@@ -491,7 +493,7 @@ async def run(args: argparse.Namespace) -> dict:
         await asyncio.to_thread(api.wait_for_log, "Application startup complete", 60)
         received: list[tuple[float, str]] = []
         ready = asyncio.Event()
-        sub = asyncio.create_task(subscription(port, received, ready))
+        sub = asyncio.create_task(subscription(port, received, ready, ns.connection_init("viewer")))
         await asyncio.wait_for(ready.wait(), 20)
         live = frames_for(plant, args.latency_seconds, args.fps, datetime.now(UTC), seed=2)
         live_payloads = [f.model_dump_json().encode() for f in live]

@@ -99,6 +99,19 @@ async def test_the_dashboard_shows_the_scene_its_history_cameras_and_resolves_an
     page.on("pageerror", lambda e: page_errors.append(str(e)))
     page.on("console", lambda m: page_errors.append(m.text) if m.type == "error" else None)
     await page.goto(base + "/")
+    # Signed out: nothing but the sign-in form. A wrong key is refused on the page.
+    login = page.locator("#login")
+    await login.locator("input[name=key]").fill("occ_000000000000_" + "x" * 43)
+    await login.locator("button[type=submit]").click()
+    await login.locator(".error", has_text="refused").wait_for(timeout=10_000)
+    await login.locator("input[name=key]").fill(namespace.keys["operator"])
+    await login.locator("button[type=submit]").click()
+    await page.locator("#who", has_text="key:test-operator (operator)").wait_for(timeout=10_000)
+    # The refused key's 401 is the only console error the page may have had so far.
+    assert page_errors == [
+        "Failed to load resource: the server responded with a status of 401 (Unauthorized)"
+    ], page_errors
+    page_errors.clear()
 
     # -- live: every zone card reaches the ground truth over the subscription --
     for zone, want in truth.zones.items():
@@ -110,7 +123,9 @@ async def test_the_dashboard_shows_the_scene_its_history_cameras_and_resolves_an
         assert f"in {want['entries']} · out {want['exits']}" in text, text
     await screenshot(page, "live")
 
-    async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+    async with httpx.AsyncClient(
+        base_url=base, timeout=10, headers=namespace.headers("operator")
+    ) as client:
         # -- the zone page draws the stored minute buckets of the scene ---------
         end = START + timedelta(minutes=math.ceil(scene.duration / 60) + 1)
         frm, to = START.isoformat(), end.isoformat()
@@ -181,7 +196,7 @@ async def test_the_dashboard_shows_the_scene_its_history_cameras_and_resolves_an
         await graphql(
             client,
             'mutation ($n: Int!) { calibrateZone(zoneId: "office", occupancy: $n, '
-            'by: "test", reason: "headcount") { zoneId } }',
+            'reason: "headcount") { zoneId } }',
             n=office.capacity + 5,
         )
 
@@ -195,7 +210,6 @@ async def test_the_dashboard_shows_the_scene_its_history_cameras_and_resolves_an
         row = page.locator(f'#open-alerts tr[data-alert-id="{alert_id}"]')
         await row.wait_for(timeout=30_000)
         await screenshot(page, "alerts")
-        await row.locator("input[name=by]").fill("Playwright operator")
         await row.locator("input[name=reason]").fill("counted by hand")
         await row.locator("button[type=submit]").click()
         await row.wait_for(state="detached", timeout=10_000)
@@ -211,7 +225,7 @@ async def test_the_dashboard_shows_the_scene_its_history_cameras_and_resolves_an
             )
 
         assert (await until("the resolution is stored", resolved))["resolvedBy"] == (
-            "Playwright operator"
+            "key:test-operator"
         )
         await page.reload()
         await page.locator("#zones .zone").first.wait_for()

@@ -239,8 +239,10 @@ async def occupancy_topic_answer(ns: Namespace) -> dict[str, dict[str, int]]:
     return {z: {k: v[k] for k in ("occupancy", "entries", "exits")} for z, v in newest.items()}
 
 
-async def graphql_zones(port: int) -> dict[str, dict[str, int]]:
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+async def graphql_zones(ns: Namespace, port: int) -> dict[str, dict[str, int]]:
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}", timeout=10, headers=ns.headers("viewer")
+    ) as client:
         response = await client.post("/graphql", json={"query": ZONES_QUERY})
         response.raise_for_status()
         body = response.json()
@@ -266,7 +268,7 @@ async def assert_drained_exact(
     logs = ""
     while time.monotonic() < deadline:
         with contextlib.suppress(httpx.HTTPError):
-            zones = await graphql_zones(port)
+            zones = await graphql_zones(ns, port)
         total, distinct, alerts = db_answer(ns.dsn)
         if zones == want.zones and total == want.crossings and alerts == want.alerts:
             break
@@ -397,13 +399,15 @@ async def test_postgres_stopped_for_30_seconds_mid_stream(namespace, processes, 
     await sup.stop()
 
 
-async def dashboard(url: str, newest: dict[str, dict[str, int]], connects: list[float]) -> None:
+async def dashboard(
+    url: str, newest: dict[str, dict[str, int]], connects: list[float], init: dict
+) -> None:
     """A dashboard that reconnects whenever its subscription drops."""
     query = "subscription { occupancy { zoneId occupancy entries exits version } }"
     while True:
         try:
             async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:
-                await ws.send(json.dumps({"type": "connection_init"}))
+                await ws.send(json.dumps(init))
                 assert json.loads(await ws.recv())["type"] == "connection_ack"
                 await ws.send(
                     json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}})
@@ -435,7 +439,14 @@ async def test_api_restarted_under_open_subscriptions(namespace, processes, tmp_
     await sup.wait_ready()
     boards = [({}, []) for _ in range(3)]
     tasks = [
-        asyncio.create_task(dashboard(f"ws://127.0.0.1:{port}/graphql", newest, connects))
+        asyncio.create_task(
+            dashboard(
+                f"ws://127.0.0.1:{port}/graphql",
+                newest,
+                connects,
+                namespace.connection_init("viewer"),
+            )
+        )
         for newest, connects in boards
     ]
     publisher = asyncio.create_task(publish_paced(namespace, want.frames, speed=4.0))

@@ -254,22 +254,22 @@ async def run_day(namespace: Namespace, processes: list[Process], tmp_path: Path
     assert samples == [(0, datetime(2026, 1, 15, 2, 0, tzinfo=UTC))]
 
     # A calibration through GraphQL shows up in live counts and in history.
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}", timeout=10, headers=namespace.headers("operator")
+    ) as client:
         bad = await graphql(
             client,
-            'mutation { calibrateZone(zoneId: "nowhere", occupancy: 3, by: "x", reason: "y") '
-            "{ id } }",
+            'mutation { calibrateZone(zoneId: "nowhere", occupancy: 3, reason: "y") { id } }',
         )
         assert "unknown zone" in bad["errors"][0]["message"]
         bad = await graphql(
             client,
-            'mutation { calibrateZone(zoneId: "lobby", occupancy: -2, by: "x", reason: "y") '
-            "{ id } }",
+            'mutation { calibrateZone(zoneId: "lobby", occupancy: -2, reason: "y") { id } }',
         )
         assert "between 0" in bad["errors"][0]["message"]
         done = await graphql(
             client,
-            'mutation { calibrateZone(zoneId: "lobby", occupancy: 5, by: "anna", '
+            'mutation { calibrateZone(zoneId: "lobby", occupancy: 5, '
             'reason: "head count at shift change") { id occupancy } }',
         )
         assert done["data"]["calibrateZone"]["occupancy"] == 5
@@ -288,10 +288,11 @@ async def run_day(namespace: Namespace, processes: list[Process], tmp_path: Path
         (notice,) = [a for a in open_alerts["data"]["alerts"] if a["kind"] == "drift_not_empty"]
         resolved = await graphql(
             client,
-            f'mutation {{ resolveAlert(alertId: "{notice["alertId"]}", by: "anna", '
+            f'mutation {{ resolveAlert(alertId: "{notice["alertId"]}", '
             'reason: "night shift was still in") { resolvedBy } }',
         )
-        assert resolved["data"]["resolveAlert"]["resolvedBy"] == "anna"
+        # Audit: the caller's key, not free text.
+        assert resolved["data"]["resolveAlert"]["resolvedBy"] == "key:test-operator"
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             rows = db(
@@ -301,10 +302,10 @@ async def run_day(namespace: Namespace, processes: list[Process], tmp_path: Path
             if rows[0][0] is not None:
                 break
             await asyncio.sleep(0.3)
-        assert rows == [("anna",)]
+        assert rows == [("key:test-operator",)]
         again = await graphql(
             client,
-            f'mutation {{ resolveAlert(alertId: "{notice["alertId"]}", by: "bob", reason: "r") '
+            f'mutation {{ resolveAlert(alertId: "{notice["alertId"]}", reason: "r") '
             "{ resolvedBy } }",
         )
         assert "already resolved" in again["errors"][0]["message"]
@@ -313,7 +314,7 @@ async def run_day(namespace: Namespace, processes: list[Process], tmp_path: Path
         namespace.dsn,
         "SELECT zone_id, occupancy, by FROM commands WHERE type = 'OccupancyCalibrated'",
     )
-    assert calibrations == [("lobby", 5, "anna")]
+    assert calibrations == [("lobby", 5, "key:test-operator")]
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         rows = db(

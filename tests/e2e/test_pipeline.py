@@ -48,10 +48,10 @@ async def graphql(client: httpx.AsyncClient, query: str) -> dict:
     return response.json()
 
 
-async def subscribe(url: str, received: list[dict], acked: asyncio.Event) -> None:
+async def subscribe(url: str, received: list[dict], acked: asyncio.Event, init: dict) -> None:
     """A dashboard's subscription, speaking graphql-transport-ws by hand."""
     async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:
-        await ws.send(json.dumps({"type": "connection_init"}))
+        await ws.send(json.dumps(init))
         assert json.loads(await ws.recv())["type"] == "connection_ack"
         query = "subscription { occupancy { zoneId occupancy entries exits version } }"
         await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
@@ -136,7 +136,8 @@ async def test_scene_counts_exactly_through_kafka_postgres_and_graphql(
 
     received: list[dict] = []
     acked = asyncio.Event()
-    sub = asyncio.create_task(subscribe(f"ws://127.0.0.1:{port}/graphql", received, acked))
+    url = f"ws://127.0.0.1:{port}/graphql"
+    sub = asyncio.create_task(subscribe(url, received, acked, namespace.connection_init("viewer")))
     await asyncio.wait_for(acked.wait(), 10)
 
     frames = list(scene.frames())
@@ -146,7 +147,9 @@ async def test_scene_counts_exactly_through_kafka_postgres_and_graphql(
         zone: {"occupancy": v["occupancy"], "entries": v["entries"], "exits": v["exits"]}
         for zone, v in truth.zones.items()
     }
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}", timeout=10, headers=namespace.headers("viewer")
+    ) as client:
         deadline = time.monotonic() + 180
         got: dict = {}
         while time.monotonic() < deadline:

@@ -38,13 +38,15 @@ T0 = datetime(2026, 1, 6, 10, 0, tzinfo=UTC)
 
 
 @contextlib.asynccontextmanager
-async def subscribe(url: str, zones: list[str] | None) -> AsyncIterator[asyncio.Queue[dict]]:
+async def subscribe(
+    url: str, zones: list[str] | None, init: dict
+) -> AsyncIterator[asyncio.Queue[dict]]:
     """A dashboard's subscription, speaking graphql-transport-ws by hand."""
     queue: asyncio.Queue[dict] = asyncio.Queue()
 
     async def run() -> None:
         async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:
-            await ws.send(json.dumps({"type": "connection_init"}))
+            await ws.send(json.dumps(init))
             assert json.loads(await ws.recv())["type"] == "connection_ack"
             payload = {"query": QUERY, "variables": {"zones": zones}}
             await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
@@ -137,11 +139,15 @@ async def test_subscription_starts_from_the_current_state_and_resumes_after_rest
     port = started_api(namespace, tmp_path, processes, "api-1")
     url = f"ws://127.0.0.1:{port}/graphql"
 
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}", timeout=10, headers=namespace.headers("viewer")
+    ) as client:
         health = (await client.get("/healthz")).json()
     assert health == {"ok": True, "live_events": 0, "live": "running"}
 
-    async with subscribe(url, ["lobby", "office", "workshop"]) as updates:
+    async with subscribe(
+        url, ["lobby", "office", "workshop"], namespace.connection_init("viewer")
+    ) as updates:
         first = {u["zoneId"]: u for u in await take(updates, 2)}
         assert first == {
             "lobby": {
@@ -183,7 +189,7 @@ async def test_subscription_starts_from_the_current_state_and_resumes_after_rest
         await nothing_more(updates)
 
     # A client reconnecting to the same API gets the newest change the API consumed.
-    async with subscribe(url, None) as updates:
+    async with subscribe(url, None, namespace.connection_init("viewer")) as updates:
         got = {u["zoneId"]: (u["version"], u["cause"]) for u in await take(updates, 2)}
         assert got == {"lobby": (6, "crossing"), "office": (2, "snapshot")}
         await nothing_more(updates, 0.5)
@@ -191,11 +197,13 @@ async def test_subscription_starts_from_the_current_state_and_resumes_after_rest
     # The API restarts with a subscription open: the client reconnects to the new
     # process (which has consumed nothing yet) and ends on the stored values.
     store(namespace, "lobby", 13, 31, 6, newer.at)
-    async with subscribe(url, ["lobby"]) as updates:
+    async with subscribe(url, ["lobby"], namespace.connection_init("viewer")) as updates:
         assert (await take(updates, 1))[0]["version"] == 6
         processes.pop().stop()
         port = started_api(namespace, tmp_path, processes, "api-2")
-    async with subscribe(f"ws://127.0.0.1:{port}/graphql", ["lobby"]) as updates:
+    async with subscribe(
+        f"ws://127.0.0.1:{port}/graphql", ["lobby"], namespace.connection_init("viewer")
+    ) as updates:
         (resumed,) = await take(updates, 1)
         assert {k: resumed[k] for k in ("occupancy", "entries", "exits", "version", "cause")} == {
             "occupancy": 13,

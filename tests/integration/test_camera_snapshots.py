@@ -70,7 +70,9 @@ async def test_only_a_producer_with_snapshots_on_answers_with_a_frame_of_its_cam
     processes += [on, off]
     api.wait_for_log("Application startup complete", timeout=60)
 
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}", timeout=10, headers=namespace.headers("operator")
+    ) as client:
         deadline = time.monotonic() + 90
         while True:  # both producers run and have frames (their heartbeats say online)
             body = await graphql(client, "{ cameras { id status } }")
@@ -80,7 +82,7 @@ async def test_only_a_producer_with_snapshots_on_answers_with_a_frame_of_its_cam
             assert time.monotonic() < deadline, f"{status}\n{on.tail()}\n{off.tail()}"
             await asyncio.sleep(0.5)
 
-        ask = 'mutation ($c: ID!) { requestSnapshot(cameraId: $c, by: "test") { id cameraId } }'
+        ask = "mutation ($c: ID!) { requestSnapshot(cameraId: $c) { id cameraId } }"
         asked = {}
         for camera in ("cam-on", "cam-off"):
             body = await graphql(client, ask, c=camera)
@@ -128,6 +130,7 @@ async def test_only_a_producer_with_snapshots_on_answers_with_a_frame_of_its_cam
 
     # The dashboard's button asks again and draws the answer under the lines.
     page = await browser.new_page()
+    await page.add_init_script(f"localStorage.setItem('occ.key', '{namespace.keys['operator']}')")
     await page.goto(f"http://127.0.0.1:{port}/#/cameras")
     card = page.locator('.camera[data-camera="cam-on"]')
     await card.locator("button.snapshot").click()

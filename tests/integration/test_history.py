@@ -39,6 +39,9 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 from starlette.applications import Starlette
 
+from api.auth.http import Authenticator
+from api.auth.keys import KeyVerifier, create_key_sync
+from api.auth.principals import Principal, Role
 from api.history import history_export_route
 from api.history.buckets import MAX_POINTS
 from api.schema import schema
@@ -472,7 +475,11 @@ async def store(
 async def api_state(store: str, world: World) -> AsyncIterator[ApiState]:
     pool = AsyncConnectionPool(store, min_size=1, max_size=4, open=False)
     await pool.open(wait=True)
-    yield ApiState(None, world.plant, pool, None, None)  # type: ignore[arg-type]
+    with psycopg.connect(store, autocommit=True) as conn:
+        key, _ = create_key_sync(conn, "history-test", Role.VIEWER, "tests")
+    state = ApiState(None, world.plant, pool, None, None, auth=Authenticator(KeyVerifier(pool)))  # type: ignore[arg-type]
+    state.test_key = key  # type: ignore[attr-defined]
+    yield state
     await pool.close()
 
 
@@ -492,7 +499,11 @@ query ($g: Granularity!, $from: DateTime!, $to: DateTime!, $zone: ID, $camera: I
 
 
 async def graphql(state: ApiState, query: str, **variables: Any) -> Any:
-    result = await schema.execute(query, variable_values=variables, context_value={"state": state})
+    result = await schema.execute(
+        query,
+        variable_values=variables,
+        context_value={"state": state, "principal": Principal("test", Role.VIEWER, "test")},
+    )
     return result
 
 
@@ -690,9 +701,12 @@ async def test_facility_statistics_match_ground_truth(
 async def test_csv_export_has_the_same_rows(api_state: ApiState, reference: Reference) -> None:
     app = Starlette(routes=[history_export_route({"state": api_state})])
     start, end = next(weeks())
+    headers = {"authorization": f"Bearer {api_state.test_key}"}  # type: ignore[attr-defined]
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://t"
+        transport=httpx.ASGITransport(app=app), base_url="http://t", headers=headers
     ) as client:
+        refused = await client.get("/export/history.csv", headers={"authorization": ""})
+        assert refused.status_code == 401
         response = await client.get(
             "/export/history.csv",
             params={

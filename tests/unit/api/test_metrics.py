@@ -10,6 +10,8 @@ import httpx
 from starlette.applications import Starlette
 
 from api import metrics
+from api.auth.http import Authenticator
+from api.auth.principals import Principal, Role
 from api.schema import schema
 from schemas.health import CameraHealth
 
@@ -114,9 +116,18 @@ async def test_graphql_operations_and_errors_are_counted_by_type():
 
 
 async def test_the_route_serves_the_text_format_and_each_app_has_its_own_registry():
+    public = SimpleNamespace(api_metrics_public=True)
     apps = [
-        Starlette(routes=[metrics.metrics_route({"state": SimpleNamespace(hub=hub())})]),
-        Starlette(routes=[metrics.metrics_route({"state": SimpleNamespace(hub=hub(received=7))})]),
+        Starlette(
+            routes=[metrics.metrics_route({"state": SimpleNamespace(hub=hub(), settings=public)})]
+        ),
+        Starlette(
+            routes=[
+                metrics.metrics_route(
+                    {"state": SimpleNamespace(hub=hub(received=7), settings=public)}
+                )
+            ]
+        ),
     ]
     bodies = []
     for app in apps:
@@ -129,3 +140,29 @@ async def test_the_route_serves_the_text_format_and_each_app_has_its_own_registr
     assert 'occupancy_api_subscriptions_open{kind="occupancy"} 2.0' in bodies[0]
     assert "occupancy_api_live_events_total 1234.0" in bodies[0]
     assert "occupancy_api_live_events_total 7.0" in bodies[1]
+
+
+async def test_metrics_need_a_key_unless_configured_public():
+    key = "occ_0123456789ab_" + "k" * 43
+
+    class Keys:
+        async def verify(self, presented: str) -> Principal | None:
+            return Principal("key:prometheus", Role.VIEWER, "api-key") if presented == key else None
+
+    state = SimpleNamespace(
+        hub=hub(),
+        settings=SimpleNamespace(api_metrics_public=False),
+        auth=Authenticator(Keys()),  # type: ignore[arg-type]
+    )
+    app = Starlette(routes=[metrics.metrics_route({"state": state})])
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://api"
+    ) as c:
+        anonymous = await c.get("/metrics")
+        assert anonymous.status_code == 401
+        assert anonymous.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        assert (
+            await c.get("/metrics", headers={"authorization": "Bearer nope"})
+        ).status_code == 401
+        ok = await c.get("/metrics", headers={"authorization": f"Bearer {key}"})
+        assert ok.status_code == 200 and "occupancy_api_live_events_total 1234.0" in ok.text

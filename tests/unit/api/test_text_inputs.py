@@ -14,10 +14,12 @@ from types import SimpleNamespace
 
 import pytest
 
+from api.auth.principals import Principal, Role
 from api.inputs import BY_MAX, REASON_MAX, text
 from api.schema import schema
 
 ALERT_ID = str(uuid.uuid4())
+OPERATOR = Principal("key:anna", Role.OPERATOR, "api-key")
 
 CALIBRATE = """
 mutation ($by: String!, $reason: String!) {
@@ -86,9 +88,11 @@ def state(published):
     )
 
 
-async def run(state, query: str, by: str, reason: str):
+async def run(state, query: str, by: str, reason: str, principal=OPERATOR):
     return await schema.execute(
-        query, variable_values={"by": by, "reason": reason}, context_value={"state": state}
+        query,
+        variable_values={"by": by, "reason": reason},
+        context_value={"state": state, "principal": principal},
     )
 
 
@@ -97,7 +101,7 @@ async def test_the_incident_nul_in_a_reason_is_refused_and_nothing_published(sta
     result = await schema.execute(
         'mutation { calibrateZone(zoneId: "lobby", occupancy: 5, by: "x", reason: "a\\u0000b")'
         " { id } }",
-        context_value={"state": state},
+        context_value={"state": state, "principal": OPERATOR},
     )
     [error] = result.errors
     assert error.message == (
@@ -141,27 +145,39 @@ async def test_bad_text_is_refused_naming_the_field(state, published, query, fie
     assert published == []
 
 
-async def test_good_text_is_stripped_and_published(state, published):
+async def test_good_text_is_stripped_and_published_by_the_caller_not_the_by_text(state, published):
     by = "  Ånna Müller-Øst 👷 " + "x" * (BY_MAX - 18)
     reason = "head count at shift change:\n\t12 in the lobby\n" + "r" * (REASON_MAX - 50)
     assert len(by.strip()) == BY_MAX and len(reason) <= REASON_MAX
     result = await run(state, CALIBRATE, by, reason)
     assert result.errors is None
-    assert result.data == {"calibrateZone": {"by": by.strip(), "reason": reason.strip()}}
+    # The deprecated by is checked like any text, then ignored: the caller is recorded.
+    assert result.data == {"calibrateZone": {"by": "key:anna", "reason": reason.strip()}}
     [(topic, key, command)] = published
     assert (topic, key, command.by, command.reason) == (
         "test.commands.v1",
         "lobby",
-        by.strip(),
+        "key:anna",
         reason.strip(),
     )
 
     result = await run(state, RESOLVE, "bob", "two lines\nof reason")
     assert result.errors is None
     assert result.data == {
-        "resolveAlert": {"resolvedBy": "bob", "resolveReason": "two lines\nof reason"}
+        "resolveAlert": {"resolvedBy": "key:anna", "resolveReason": "two lines\nof reason"}
     }
-    assert [e.by for _, _, e in published] == [by.strip(), "bob"]
+    assert [e.by for _, _, e in published] == ["key:anna", "key:anna"]
+
+
+@pytest.mark.parametrize("query", [CALIBRATE, RESOLVE], ids=["calibrateZone", "resolveAlert"])
+async def test_a_viewer_or_nobody_may_not_correct_and_nothing_is_published(state, published, query):
+    viewer = Principal("key:wall-screen", Role.VIEWER, "api-key")
+    [error] = (await run(state, query, "anna", "why", principal=viewer)).errors
+    assert error.extensions["code"] == "FORBIDDEN"
+    assert "needs the operator role; key:wall-screen is a viewer" in error.message
+    [error] = (await run(state, query, "anna", "why", principal=None)).errors
+    assert error.extensions["code"] == "UNAUTHENTICATED"
+    assert published == []
 
 
 def test_the_helper_alone():
