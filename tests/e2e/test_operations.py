@@ -238,7 +238,9 @@ async def run_day(namespace: Namespace, processes: list[Process], tmp_path: Path
         subject, raised, resolved = by_kind[kind][0]
         assert subject == "office" and resolved is not None and resolved > raised
     # The north camera was reported offline once, and back online after the outage.
-    ((subject, raised, resolved),) = by_kind["camera_offline"]
+    offline = by_kind["camera_offline"]
+    assert len(offline) == 1, f"one outage, one alert: {alerts}\n{worker.tail(80)}"
+    ((subject, raised, resolved),) = offline
     assert subject == "cam-north"
     assert raised <= OUTAGE[0] and resolved >= OUTAGE[1]
     # The reset found two people in the office: a drift notice.
