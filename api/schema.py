@@ -4,6 +4,10 @@ A document is refused before it runs when it nests deeper than
 :data:`MAX_DEPTH`, has more than :data:`MAX_ALIASES` aliases or more than
 :data:`MAX_TOKENS` tokens (one query of 5,000 aliases of ``zones`` once took
 7 s of server time); the standard introspection query stays within them.
+Mutation fields are nullable: the root fields of one mutation document run
+one after the other and each may take effect, so a refused one must not turn
+its siblings' results into ``data: null`` (GraphQL's null propagation would).
+
 Today no type refers back to itself, so the schema bounds depth on its own
 (introspection fields are not counted); the depth limit is there for the day
 one does.

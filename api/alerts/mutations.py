@@ -33,7 +33,7 @@ class AlertMutation:
         alert_id: strawberry.ID,
         reason: str,
         by: Annotated[str | None, strawberry.argument(deprecation_reason=BY_DEPRECATION)] = None,
-    ) -> Alert:
+    ) -> Alert | None:
         state: ApiState = info.context["state"]
         by = recorded_by(info, by, BY_MAX)
         reason = text(reason, "reason", max_length=REASON_MAX, multiline=True, hint="why")

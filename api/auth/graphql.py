@@ -79,7 +79,7 @@ class AuthMutation:
         info: strawberry.Info,
         name: str,
         role: Role,  # type: ignore[valid-type]
-    ) -> CreatedApiKey:
+    ) -> CreatedApiKey | None:
         state: ApiState = info.context["state"]
         name = text(name, "name", max_length=NAME_MAX, hint="what the key is for")
         by = principal_of(info).name
@@ -93,7 +93,9 @@ class AuthMutation:
         "at once on this API instance.",
         permission_classes=[Admin],
     )
-    async def revoke_api_key(self, info: strawberry.Info, key_id: strawberry.ID) -> ApiKeyInfo:
+    async def revoke_api_key(
+        self, info: strawberry.Info, key_id: strawberry.ID
+    ) -> ApiKeyInfo | None:
         state: ApiState = info.context["state"]
         if not keys.KEY_ID_PATTERN.fullmatch(str(key_id)):
             raise bad_input(f"key id {key_id!r} is not 12 hex digits", "keyId")

@@ -44,7 +44,7 @@ class CameraMutation:
         info: strawberry.Info,
         camera_id: strawberry.ID,
         by: Annotated[str | None, strawberry.argument(deprecation_reason=BY_DEPRECATION)] = None,
-    ) -> SnapshotRequest:
+    ) -> SnapshotRequest | None:
         state: ApiState = info.context["state"]
         by = recorded_by(info, by, BY_MAX)
         if str(camera_id) not in {c.id for c in state.plant.cameras}:

@@ -48,7 +48,7 @@ class OperationsMutation:
         reason: str,
         at: datetime | None = None,
         by: Annotated[str | None, strawberry.argument(deprecation_reason=BY_DEPRECATION)] = None,
-    ) -> Calibration:
+    ) -> Calibration | None:
         state: ApiState = info.context["state"]
         by = recorded_by(info, by, BY_MAX)
         reason = text(reason, "reason", max_length=REASON_MAX, multiline=True, hint="why")

@@ -125,7 +125,7 @@ async def test_only_a_producer_with_snapshots_on_answers_with_a_frame_of_its_cam
         assert (await client.get("/cameras/nowhere/snapshot.jpg")).status_code == 404
 
         bad = await graphql(client, ask, c="nowhere")
-        assert bad["data"] is None
+        assert bad["data"] == {"requestSnapshot": None}
         assert bad["errors"][0]["extensions"]["code"] == "NOT_FOUND"
 
     # The dashboard's button asks again and draws the answer under the lines.

@@ -137,7 +137,7 @@ BAD = [
 async def test_bad_text_is_refused_naming_the_field(state, published, query, field, value, says):
     args = {"by": "anna", "reason": "head count", field: value}
     result = await run(state, query, **args)
-    assert result.data is None
+    assert result.data == {"calibrateZone" if "calibrateZone" in query else "resolveAlert": None}
     [error] = result.errors
     assert error.message.startswith(f"{field} "), error.message
     assert says in error.message
