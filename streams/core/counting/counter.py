@@ -61,6 +61,7 @@ import numpy as np
 
 from schemas.config import LineConfig
 from schemas.events import CrossingEvent, FrameDetections, Track
+from streams.core.counting.events import CrossingEvents
 from streams.core.counting.kernel import CrossingKernel
 
 __all__ = ["LineCounter"]
@@ -124,6 +125,9 @@ class LineCounter(CrossingKernel):
             extended = set(extend_lines)
         self.extended_lines = frozenset(extended)
         self._prepare_lines(extended)
+        self._events = CrossingEvents(
+            self.lines, camera_id=camera_id, run=run, config_version=config_version
+        )
         self._reset_tracks(capacity=64)
 
     def trigger(self, frame: FrameDetections) -> list[CrossingEvent]:

@@ -18,9 +18,8 @@ from itertools import repeat
 import numpy as np
 import numpy.typing as npt
 
-from schemas.config import LineConfig
 from schemas.events import CrossingEvent, Track
-from streams.core.counting.events import crossing_event
+from streams.core.counting.events import CrossingEvents
 from streams.core.counting.lines import anchor_columns, anchor_scalar
 from streams.core.counting.state import (
     _CROSSED,
@@ -55,6 +54,7 @@ class CrossingKernel(IdSwitches):
 
     camera_id: str
     run: str
+    _events: CrossingEvents
 
     #: Up to this many paths that may cross a line in one frame are tested one
     #: by one in Python; more at once with numpy (same results either way).
@@ -182,9 +182,9 @@ class CrossingKernel(IdSwitches):
         events = []
         for k, i in zip(*np.nonzero(emit), strict=True):
             event = self._event(
-                self.lines[i],
+                int(i),
                 ids[k],
-                zone[k, i] > 0,
+                bool(zone[k, i] > 0),
                 int(st[k, _HIT_SEQ, i]),
                 float(st[k, _HIT_AT, i]),
             )
@@ -293,7 +293,7 @@ class CrossingKernel(IdSwitches):
         events = []
         for k, i, inward in emits:
             f = blocks[k]
-            event = self._event(self.lines[i], ids[k], inward, int(f[o_seq + i]), f[o_at + i])
+            event = self._event(i, ids[k], inward, int(f[o_seq + i]), f[o_at + i])
             if event is not None:
                 events.append(event)
         return events
@@ -352,15 +352,8 @@ class CrossingKernel(IdSwitches):
         return met
 
     def _event(
-        self, line: LineConfig, track_id: int, inward: bool, seq: int, at: float
+        self, line: int, track_id: int, inward: bool, seq: int, at: float
     ) -> CrossingEvent | None:
-        return crossing_event(
-            line,
-            track_id,
-            inward,
-            seq,
-            at,
-            camera_id=self.camera_id,
-            run=self.run,
-            config_version=self.config_version,
-        )
+        """The event of a crossing of the line of index ``line`` (None where
+        the line counts only the other way); ints and floats are Python's."""
+        return self._events.event(line, track_id, inward, seq, at)
