@@ -166,8 +166,6 @@ class LineCounter(CrossingKernel):
         if len(ids) * len(self.lines) <= self._scalar_cells_up_to:
             return self._step_scalar(tracks, ids, seq, now)
         self._flush()
-        boxes = np.fromiter(
-            chain.from_iterable([t.box for t in tracks]), np.float64, 4 * len(ids)
-        ).reshape(-1, 4)
-        rows, fresh, seen = self._rows_for(ids, boxes, now)
-        return self._step(ids, boxes, rows, fresh, seen, seq, now)
+        box_list = [t.box for t in tracks]
+        boxes = np.fromiter(chain.from_iterable(box_list), np.float64, 4 * len(ids)).reshape(-1, 4)
+        return self._step(ids, box_list, boxes, seq, now)

@@ -73,6 +73,9 @@ _UUID5_SET = (5 << 76) | (0x8000 << 48)
 # type tag and schema version are defaults). ``model_fields_set`` of the fast
 # events must be the same, as ``exclude_unset`` dumps depend on it.
 _FIELDS_SET = frozenset(CrossingEvent.model_fields) - {"type", "schema_version"}
+_new = object.__new__
+_set = object.__setattr__
+_UNKNOWN = uuid.SafeUUID.unknown
 
 
 class CrossingEvents:
@@ -112,15 +115,21 @@ class CrossingEvents:
                 from_zone, to_zone = (
                     (line.from_zone, line.to_zone) if inward else (line.to_zone, line.from_zone)
                 )
+                # The event's fields in declaration order; the four that
+                # change from event to event are filled in per event.
                 self._fixed.append(
                     {
                         "type": "CrossingEvent",
                         "schema_version": 1,
+                        "id": None,
                         "camera_id": camera_id,
                         "line_id": line.id,
+                        "track_id": None,
+                        "frame_seq": None,
                         "direction": direction,
                         "from_zone": from_zone,
                         "to_zone": to_zone,
+                        "occurred_at": None,
                         "config_version": config_version,
                     }
                     if allowed
@@ -143,30 +152,20 @@ class CrossingEvents:
             )  # fmt: skip
         h = self._hash_start[line].copy()
         h.update(f"{track_id}|{seq}|{round(at * 1_000_000)}".encode())
-        event_id = object.__new__(uuid.UUID)
-        object.__setattr__(
-            event_id, "int", int.from_bytes(h.digest()[:16]) & _UUID5_CLEAR | _UUID5_SET
-        )
-        object.__setattr__(event_id, "is_safe", uuid.SafeUUID.unknown)
+        event_id = _new(uuid.UUID)
+        _set(event_id, "int", int.from_bytes(h.digest()[:16]) & _UUID5_CLEAR | _UUID5_SET)
+        _set(event_id, "is_safe", _UNKNOWN)
         # What ``BaseModel.model_construct`` does, minus its generic work
-        # (defaults, aliases, per-field loops): the fields in declaration order.
-        fields = {
-            "type": fixed["type"],
-            "schema_version": fixed["schema_version"],
-            "id": event_id,
-            "camera_id": fixed["camera_id"],
-            "line_id": fixed["line_id"],
-            "track_id": track_id,
-            "frame_seq": seq,
-            "direction": fixed["direction"],
-            "from_zone": fixed["from_zone"],
-            "to_zone": fixed["to_zone"],
-            "occurred_at": datetime.fromtimestamp(at, tz=UTC),
-            "config_version": fixed["config_version"],
-        }
-        event = object.__new__(CrossingEvent)
-        object.__setattr__(event, "__dict__", fields)
-        object.__setattr__(event, "__pydantic_fields_set__", set(_FIELDS_SET))
-        object.__setattr__(event, "__pydantic_extra__", None)
-        object.__setattr__(event, "__pydantic_private__", None)
+        # (defaults, aliases, per-field loops): the fields, in declaration
+        # order as the template has them.
+        fields = fixed.copy()
+        fields["id"] = event_id
+        fields["track_id"] = track_id
+        fields["frame_seq"] = seq
+        fields["occurred_at"] = datetime.fromtimestamp(at, tz=UTC)
+        event = _new(CrossingEvent)
+        _set(event, "__dict__", fields)
+        _set(event, "__pydantic_fields_set__", set(_FIELDS_SET))
+        _set(event, "__pydantic_extra__", None)
+        _set(event, "__pydantic_private__", None)
         return event

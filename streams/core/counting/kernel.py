@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import repeat
 
 import numpy as np
 import numpy.typing as npt
@@ -63,6 +62,9 @@ class CrossingKernel(IdSwitches):
     #: Python path (:meth:`_step_scalar`), cheaper than the numpy kernel's
     #: fixed cost of some forty calls; same state, same results to the bit.
     _scalar_cells_up_to = 64
+    #: Up to this many busy (track, line) pairs in a frame (see :meth:`_step`)
+    #: are resolved one by one in Python; more at once with numpy.
+    _busy_cells_up_to = 24
 
     @staticmethod
     def _first_boxes(tracks: Sequence[Track], ids: list[int]) -> tuple[list[Track], list[int]]:
@@ -74,43 +76,51 @@ class CrossingKernel(IdSwitches):
         return list(first.values()), list(first)
 
     def _rows_for(
-        self, ids: list[int], boxes: FloatArray, now: float
-    ) -> tuple[IntArray, BoolArray, FloatArray]:
-        """State rows of these track ids, which of them start afresh, and
-        when each was seen before (``now`` for fresh ones)."""
+        self, ids: list[int], box_list: list[tuple[float, float, float, float]], now: float
+    ) -> tuple[list[int], list[bool] | None, list[float]]:
+        """State rows of these track ids, which of them start afresh (None:
+        none), and when each was seen before (``now`` for fresh ones)."""
         get = self._rows.get
-        rows = np.fromiter(map(get, ids, repeat(-1)), np.int64, len(ids))
+        rows = [get(i, -1) for i in ids]
         # A track unseen for longer than the ttl starts afresh even if the
         # sweep has not freed it yet, so the rule does not depend on sweeps.
         # (Row -1 reads the last row: harmless, its verdict is overridden.)
         seen_of = self._seen
-        seen = np.array([seen_of[r] for r in rows.tolist()], dtype=np.float64)
-        fresh: BoolArray = (rows < 0) | (seen < now - self.track_ttl_s)
-        any_fresh = bool(fresh.any())
+        seen = [seen_of[r] for r in rows]
+        edge = now - self.track_ttl_s
+        fresh = None
+        new: list[int] = []
+        if min(seen) < edge:
+            fresh = [r < 0 or s < edge for r, s in zip(rows, seen, strict=True)]
+            new = [k for k, f in enumerate(fresh) if f]
+        elif -1 in rows:  # new ids only, the common case
+            new = [k for k, r in enumerate(rows) if r < 0]
+            fresh = [False] * len(rows)
+            for k in new:
+                fresh[k] = True
         if self.id_switch_s > 0:
-            self._note_lost(rows.tolist(), now)
-        if not any_fresh:
-            return rows, fresh, seen
-        new = [int(k) for k in np.flatnonzero(fresh)]
-        self._assign_rows(ids, boxes, rows, fresh, seen, new, now)
+            self._note_lost(rows, now)
+        if new:
+            assert fresh is not None
+            self._assign_rows(ids, box_list, rows, fresh, seen, new, now)
         return rows, fresh, seen
 
     def _step(
         self,
         ids: list[int],
+        box_list: list[tuple[float, float, float, float]],
         boxes: FloatArray,
-        rows: IntArray,
-        fresh: BoolArray,
-        seen: FloatArray,
         seq: int,
         now: float,
     ) -> list[CrossingEvent]:
         # A numpy call costs about a microsecond whatever its size, so the
         # kernel makes few of them; arrays are (tracks, lines).
-        st = self._state[rows]  # a copy, written back below
-        any_fresh = bool(fresh.any())
-        if any_fresh:
-            st[fresh] = 0.0
+        rows, fresh, seen = self._rows_for(ids, box_list, now)
+        at_rows = np.array(rows, dtype=np.intp)
+        st = self._state[at_rows]  # a copy, written back below
+        fresh_k = [k for k, f in enumerate(fresh) if f] if fresh is not None else []
+        if fresh_k:
+            st[fresh_k] = 0.0
         if len(self._kinds) == 1:
             x, y = anchor_columns(self._kinds[0], boxes)
             qx: FloatArray = x[:, None]  # broadcasts over lines
@@ -122,13 +132,125 @@ class CrossingKernel(IdSwitches):
         # orient(A, B, Q): the signed distance times the line's length.
         o_now = self._dx * (qy - self._ay) - self._dy * (qx - self._ax)
         dist = o_now / self._len
-        crossed = st[:, _CROSSED] > 0
+        if self._zero_band:
+            zone = np.subtract(
+                (dist >= self._min_d) & (dist > 0),
+                (dist <= self._neg_min_d) & (dist < 0),
+                dtype=np.float64,
+            )
+        else:
+            zone = np.subtract(dist >= self._min_d, dist <= self._neg_min_d, dtype=np.float64)
+        side = st[:, _SIDE]  # a view: written through below
+        agree = zone * side  # > 0: on the confirmed side; < 0: on the other one
         # Only a path whose ends are not strictly on one side can meet the
         # line (a product that underflows to 0 only lets more paths through).
-        maybe = (st[:, _ORIENT] * o_now) <= 0
-        if any_fresh:
-            maybe[fresh] = False
-        ci, cj = np.nonzero(maybe)
+        maybe = st[:, _ORIENT] * o_now <= 0
+        if fresh_k:
+            maybe[fresh_k] = False
+        # Most pairs are simple: no path that may meet the line, and no run on
+        # the far side (agree >= 0). Their step is a few array writes; the
+        # busy pairs take the rules in full.
+        busy = (agree < 0) | maybe
+        bk, bi = busy.nonzero()
+        if bk.size > self._busy_cells_up_to:
+            events = self._resolve_all(ids, st, zone, agree, maybe, o_now, qx, qy, seq, now)
+        else:
+            old = st[bk, : _ORIENT + 1, bi].tolist()  # planes SIDE .. ORIENT, before
+            # The simple pairs: no run on the far side; ``crossed`` is kept in
+            # the band and cleared outside it (it is 0 wherever side is 0); a
+            # first sighting outside the band sets the side.
+            st[:, _FAR] = 0.0
+            st[:, _CROSSED] *= zone == 0
+            np.copyto(side, zone, where=side == 0)
+            events = self._resolve_busy(ids, box_list, st, bk, bi, old, seq, now) if old else []
+        if self.id_switch_s > 0:
+            st[:, _PREV_X : _PREV_Y + 1] = st[:, _X : _Y + 1]
+            st[:, _PREV_SEEN] = np.array(seen, dtype=np.float64)[:, None]
+            st[:, _HEIGHT] = (boxes[:, 3] - boxes[:, 1])[:, None]
+        st[:, _X] = qx
+        st[:, _Y] = qy
+        st[:, _ORIENT] = o_now
+        self._state[at_rows] = st
+        seen_of = self._seen
+        for row in rows:
+            seen_of[row] = now
+        return events
+
+    def _resolve_busy(
+        self,
+        ids: list[int],
+        box_list: list[tuple[float, float, float, float]],
+        st: FloatArray,
+        bk: IntArray,
+        bi: IntArray,
+        old: list[list[float]],
+        seq: int,
+        now: float,
+    ) -> list[CrossingEvent]:
+        """The rules for the busy pairs (track ``bk``, line ``bi``; ``old``:
+        their planes SIDE .. ORIENT before the step) one by one in plain
+        Python, as in :meth:`_step_scalar`; their planes SIDE .. HIT_AT are
+        written into ``st``, the frame's rows. No busy pair is fresh."""
+        lines = self._busy_lines
+        fseq = float(seq)
+        events = []
+        out = []
+        for k, i, (side, was_crossed, was_far, hit_seq, hit_at, px, py, orient) in zip(
+            bk.tolist(), bi.tolist(), old, strict=True
+        ):
+            anchor, ax, ay, dx, dy, ln_len, md, neg_md, mf, ext, ends = lines[i]
+            qx, qy = anchor(box_list[k])
+            o_now = dx * (qy - ay) - dy * (qx - ax)
+            dist = o_now / ln_len
+            crossed = was_crossed > 0
+            if orient * o_now <= 0 and (ext or segments_intersect(px, py, qx, qy, *ends)):
+                crossed = True
+                hit_seq = fseq
+                hit_at = now
+            if dist >= md and dist > 0:
+                zone = 1.0
+            elif dist <= neg_md and dist < 0:
+                zone = -1.0
+            else:
+                zone = 0.0
+            agree = zone * side
+            far = was_far + 1.0 if agree < 0 else 0.0
+            confirm = far >= mf
+            if confirm and crossed:
+                event = self._event(i, ids[k], zone > 0, int(hit_seq), hit_at)
+                if event is not None:
+                    events.append(event)
+            flip = confirm or side == 0
+            out.append(
+                (
+                    zone if flip else side,
+                    1.0 if crossed and agree <= 0 and not flip else 0.0,
+                    0.0 if confirm else far,
+                    hit_seq,
+                    hit_at,
+                )
+            )
+        st[bk, : _HIT_AT + 1, bi] = out
+        return events
+
+    def _resolve_all(
+        self,
+        ids: list[int],
+        st: FloatArray,
+        zone: FloatArray,
+        agree: FloatArray,
+        maybe: BoolArray,
+        o_now: FloatArray,
+        qx: FloatArray,
+        qy: FloatArray,
+        seq: int,
+        now: float,
+    ) -> list[CrossingEvent]:
+        """The rules for every pair at once, with numpy: for frames with many
+        busy pairs (see :meth:`_step`). Planes SIDE .. HIT_AT of ``st``, the
+        frame's rows, are written in place."""
+        crossed = st[:, _CROSSED] > 0
+        ci, cj = maybe.nonzero()
         if ci.size:
             prev = st[ci, :, cj]  # (paths, planes)
             pqx = qx[ci, cj] if qx.shape[1] > 1 else qx[ci, 0]
@@ -144,16 +266,7 @@ class CrossingKernel(IdSwitches):
                 crossed[hi, hj] = True
                 st[hi, _HIT_SEQ, hj] = seq
                 st[hi, _HIT_AT, hj] = now
-        if self._zero_band:
-            zone = np.subtract(
-                (dist >= self._min_d) & (dist > 0),
-                (dist <= self._neg_min_d) & (dist < 0),
-                dtype=np.float64,
-            )
-        else:
-            zone = np.subtract(dist >= self._min_d, dist <= self._neg_min_d, dtype=np.float64)
         side = st[:, _SIDE]
-        agree = zone * side  # > 0: on the confirmed side; < 0: on the other one
         far = (st[:, _FAR] + 1.0) * (agree < 0)
         confirm = far >= self._min_f  # far > 0 only on the other side
         emit = confirm & crossed
@@ -165,22 +278,10 @@ class CrossingKernel(IdSwitches):
         np.copyto(side, zone, where=flip)  # side is a view of st
         far[confirm] = 0.0
         st[:, _FAR] = far
-        if self.id_switch_s > 0:
-            st[:, _PREV_X] = st[:, _X]
-            st[:, _PREV_Y] = st[:, _Y]
-            st[:, _PREV_SEEN] = seen[:, None]
-            st[:, _HEIGHT] = (boxes[:, 3] - boxes[:, 1])[:, None]
-        st[:, _X] = qx
-        st[:, _Y] = qy
-        st[:, _ORIENT] = o_now
-        self._state[rows] = st
-        seen_of = self._seen
-        for row in rows.tolist():
-            seen_of[row] = now
         if not emit.any():
             return []
         events = []
-        for k, i in zip(*np.nonzero(emit), strict=True):
+        for k, i in zip(*emit.nonzero(), strict=True):
             event = self._event(
                 int(i),
                 ids[k],

@@ -107,3 +107,9 @@ class LineConstants:
             )
             for i in range(n)
         ]
+        # Per line for the busy pairs of the numpy kernel: its anchor function
+        # (``geometry.ANCHORS``), constants, whether extended, and its ends.
+        self._busy_lines = [
+            (ANCHORS[ln.anchor], *self._line_consts[i], self._extended_list[i], self._ends_list[i])
+            for i, ln in enumerate(self.lines)
+        ]
