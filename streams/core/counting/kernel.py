@@ -132,37 +132,32 @@ class CrossingKernel(IdSwitches):
         # orient(A, B, Q): the signed distance times the line's length.
         o_now = self._dx * (qy - self._ay) - self._dy * (qx - self._ax)
         dist = o_now / self._len
-        if self._zero_band:
-            zone = np.subtract(
-                (dist >= self._min_d) & (dist > 0),
-                (dist <= self._neg_min_d) & (dist < 0),
-                dtype=np.float64,
-            )
-        else:
-            zone = np.subtract(dist >= self._min_d, dist <= self._neg_min_d, dtype=np.float64)
         side = st[:, _SIDE]  # a view: written through below
-        agree = zone * side  # > 0: on the confirmed side; < 0: on the other one
+        # Side times distance: at least ``_beyond`` where the track is beyond
+        # the band on its confirmed side, at most minus that on the other.
+        toward = side * dist
         # Only a path whose ends are not strictly on one side can meet the
         # line (a product that underflows to 0 only lets more paths through).
         maybe = st[:, _ORIENT] * o_now <= 0
         if fresh_k:
             maybe[fresh_k] = False
-        # Most pairs are simple: no path that may meet the line, and no run on
-        # the far side (agree >= 0). Their step is a few array writes; the
-        # busy pairs take the rules in full.
-        busy = (agree < 0) | maybe
+        # Most pairs are simple: a side confirmed, no run on the other side
+        # of the line, no path that may meet it. Their step is two array
+        # writes; the busy pairs take the rules in full.
+        busy = (toward <= self._neg_beyond) | maybe | (side == 0)
         bk, bi = busy.nonzero()
         if bk.size > self._busy_cells_up_to:
-            events = self._resolve_all(ids, st, zone, agree, maybe, o_now, qx, qy, seq, now)
+            events = self._resolve_all(ids, st, dist, maybe, o_now, qx, qy, seq, now)
         else:
             old = st[bk, : _ORIENT + 1, bi].tolist()  # planes SIDE .. ORIENT, before
             # The simple pairs: no run on the far side; ``crossed`` is kept in
-            # the band and cleared outside it (it is 0 wherever side is 0); a
-            # first sighting outside the band sets the side.
+            # the band and cleared beyond it.
             st[:, _FAR] = 0.0
-            st[:, _CROSSED] *= zone == 0
-            np.copyto(side, zone, where=side == 0)
-            events = self._resolve_busy(ids, box_list, st, bk, bi, old, seq, now) if old else []
+            np.copyto(st[:, _CROSSED], 0.0, where=toward >= self._beyond)
+            if old:
+                events = self._resolve_busy(ids, box_list, st, bk, bi, old, fresh, seq, now)
+            else:
+                events = []
         if self.id_switch_s > 0:
             st[:, _PREV_X : _PREV_Y + 1] = st[:, _X : _Y + 1]
             st[:, _PREV_SEEN] = np.array(seen, dtype=np.float64)[:, None]
@@ -184,13 +179,14 @@ class CrossingKernel(IdSwitches):
         bk: IntArray,
         bi: IntArray,
         old: list[list[float]],
+        fresh: list[bool] | None,
         seq: int,
         now: float,
     ) -> list[CrossingEvent]:
         """The rules for the busy pairs (track ``bk``, line ``bi``; ``old``:
         their planes SIDE .. ORIENT before the step) one by one in plain
         Python, as in :meth:`_step_scalar`; their planes SIDE .. HIT_AT are
-        written into ``st``, the frame's rows. No busy pair is fresh."""
+        written into ``st``, the frame's rows."""
         lines = self._busy_lines
         fseq = float(seq)
         events = []
@@ -203,7 +199,11 @@ class CrossingKernel(IdSwitches):
             o_now = dx * (qy - ay) - dy * (qx - ax)
             dist = o_now / ln_len
             crossed = was_crossed > 0
-            if orient * o_now <= 0 and (ext or segments_intersect(px, py, qx, qy, *ends)):
+            if (
+                (fresh is None or not fresh[k])
+                and orient * o_now <= 0
+                and (ext or segments_intersect(px, py, qx, qy, *ends))
+            ):
                 crossed = True
                 hit_seq = fseq
                 hit_at = now
@@ -237,8 +237,7 @@ class CrossingKernel(IdSwitches):
         self,
         ids: list[int],
         st: FloatArray,
-        zone: FloatArray,
-        agree: FloatArray,
+        dist: FloatArray,
         maybe: BoolArray,
         o_now: FloatArray,
         qx: FloatArray,
@@ -266,7 +265,16 @@ class CrossingKernel(IdSwitches):
                 crossed[hi, hj] = True
                 st[hi, _HIT_SEQ, hj] = seq
                 st[hi, _HIT_AT, hj] = now
+        if self._zero_band:
+            zone = np.subtract(
+                (dist >= self._min_d) & (dist > 0),
+                (dist <= self._neg_min_d) & (dist < 0),
+                dtype=np.float64,
+            )
+        else:
+            zone = np.subtract(dist >= self._min_d, dist <= self._neg_min_d, dtype=np.float64)
         side = st[:, _SIDE]
+        agree = zone * side  # > 0: on the confirmed side; < 0: on the other one
         far = (st[:, _FAR] + 1.0) * (agree < 0)
         confirm = far >= self._min_f  # far > 0 only on the other side
         emit = confirm & crossed

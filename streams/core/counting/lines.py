@@ -74,6 +74,11 @@ class LineConstants:
         self._neg_min_d = -self._min_d
         self._min_f = np.array([ln.min_frames for ln in self.lines], dtype=np.float64)
         self._zero_band = bool((self._min_d == 0).any())
+        # Beyond the band: a distance of at least min_distance_px, or where
+        # that is 0 of at least the least positive float (the zone is then
+        # +1 or -1 only for a distance strictly off the line).
+        self._beyond = np.where(self._min_d > 0, self._min_d, np.nextafter(0.0, 1.0))
+        self._neg_beyond = -self._beyond
         self._extended = np.array([ln.id in extended for ln in self.lines], dtype=np.bool_)
         self._any_extended = bool(self._extended.any())
         self._extended_list: list[bool] = self._extended.tolist()
