@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from schemas.events import CrossingEvent, Track
 from streams.core.counting.events import CrossingEvents
-from streams.core.counting.lines import anchor_columns, anchor_scalar
+from streams.core.counting.lines import anchor_scalar
 from streams.core.counting.state import (
     _CROSSED,
     _FAR,
@@ -121,17 +121,25 @@ class CrossingKernel(IdSwitches):
         fresh_k = [k for k, f in enumerate(fresh) if f] if fresh is not None else []
         if fresh_k:
             st[fresh_k] = 0.0
-        if len(self._kinds) == 1:
-            x, y = anchor_columns(self._kinds[0], boxes)
-            qx: FloatArray = x[:, None]  # broadcasts over lines
-            qy: FloatArray = y[:, None]
-        else:
-            cols = [anchor_columns(k, boxes) for k in self._kinds]
-            qx = np.stack([c[0] for c in cols], axis=1)[:, self._kind_of_line]
-            qy = np.stack([c[1] for c in cols], axis=1)[:, self._kind_of_line]
+        # Every array below is (tracks, lines) and C-contiguous, line
+        # constants included: numpy's fast path (a broadcast costs several
+        # times as much on arrays this small).
+        tiles = self._tiles.get(len(rows))
+        if tiles is None:
+            tiles = self._tiles[len(rows)] = self._line_tiles(len(rows))
+        ax, ay, dx, dy, length, beyond, neg_beyond, x_terms, y_terms = tiles
+        flat = boxes.ravel()
+        qx, qy = [
+            flat.take(terms[0])
+            if len(terms) == 1
+            else np.multiply(np.add(flat.take(terms[0]), flat.take(terms[1])), 0.5)
+            for terms in (x_terms, y_terms)
+        ]
         # orient(A, B, Q): the signed distance times the line's length.
-        o_now = self._dx * (qy - self._ay) - self._dy * (qx - self._ax)
-        dist = o_now / self._len
+        o_now = np.subtract(qy, ay)
+        o_now *= dx
+        o_now -= np.multiply(np.subtract(qx, ax), dy)
+        dist = o_now / length
         side = st[:, _SIDE]  # a view: written through below
         # Side times distance: at least ``_beyond`` where the track is beyond
         # the band on its confirmed side, at most minus that on the other.
@@ -144,7 +152,7 @@ class CrossingKernel(IdSwitches):
         # Most pairs are simple: a side confirmed, no run on the other side
         # of the line, no path that may meet it. Their step is two array
         # writes; the busy pairs take the rules in full.
-        busy = (toward <= self._neg_beyond) | maybe | (side == 0)
+        busy = (toward <= neg_beyond) | maybe | (side == 0)
         bk, bi = busy.nonzero()
         if bk.size > self._busy_cells_up_to:
             events = self._resolve_all(ids, st, dist, maybe, o_now, qx, qy, seq, now)
@@ -153,7 +161,7 @@ class CrossingKernel(IdSwitches):
             # The simple pairs: no run on the far side; ``crossed`` is kept in
             # the band and cleared beyond it.
             st[:, _FAR] = 0.0
-            np.copyto(st[:, _CROSSED], 0.0, where=toward >= self._beyond)
+            np.copyto(st[:, _CROSSED], 0.0, where=toward >= beyond)
             if old:
                 events = self._resolve_busy(ids, box_list, st, bk, bi, old, fresh, seq, now)
             else:
