@@ -2,12 +2,18 @@
 
 * :meth:`CrossingKernel._step` evaluates the rules (see
   :mod:`streams.core.counting.counter`) for all tracks and lines of a frame
-  with numpy: some forty calls whatever the frame's size.
+  with numpy: some thirty-five calls whatever the frame's size, on
+  contiguous (tracks, lines) arrays (numpy's fast path; broadcasting costs
+  several times as much on arrays this small). Most pairs are *simple* (a side
+  confirmed, no run on the other side, no path that may meet the line) and
+  take two array writes; the few *busy* ones are resolved one by one in
+  Python (:meth:`CrossingKernel._resolve_busy`), or, when there are many,
+  all pairs at once with numpy (:meth:`CrossingKernel._resolve_all`).
 * :meth:`CrossingKernel._step_scalar` does the same one track and line at a
   time in plain Python, cheaper for frames with few tracks. Same operations
   on the same float64 values in the same order: the same state and events to
-  the bit (``tests/unit/streams/core/counting/test_properties.py`` runs both
-  against a brute-force reference).
+  the bit (``tests/unit/streams/core/counting/test_properties.py`` runs them
+  all against a brute-force reference).
 """
 
 from __future__ import annotations
@@ -60,7 +66,7 @@ class CrossingKernel(IdSwitches):
     _scalar_paths_up_to = 16
     #: Frames of up to this many (track, line) pairs run through a plain
     #: Python path (:meth:`_step_scalar`), cheaper than the numpy kernel's
-    #: fixed cost of some forty calls; same state, same results to the bit.
+    #: fixed cost of some thirty-five calls; same state, same results to the bit.
     _scalar_cells_up_to = 64
     #: Up to this many busy (track, line) pairs in a frame (see :meth:`_step`)
     #: are resolved one by one in Python; more at once with numpy.
