@@ -54,6 +54,7 @@ hold it; the counter is pure and deterministic.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable, Sequence
 from itertools import chain
 
@@ -61,6 +62,7 @@ import numpy as np
 
 from schemas.config import LineConfig
 from schemas.events import CrossingEvent, FrameDetections, Track
+from streams.core.counting.events import CrossingEvents
 from streams.core.counting.kernel import CrossingKernel
 
 __all__ = ["LineCounter"]
@@ -124,7 +126,12 @@ class LineCounter(CrossingKernel):
             extended = set(extend_lines)
         self.extended_lines = frozenset(extended)
         self._prepare_lines(extended)
+        self._events = CrossingEvents(
+            self.lines, camera_id=camera_id, run=run, config_version=config_version
+        )
         self._reset_tracks(capacity=64)
+        # struct.Struct of n boxes of 4 float64, by n.
+        self._box_packing: dict[int, struct.Struct] = {}
 
     def trigger(self, frame: FrameDetections) -> list[CrossingEvent]:
         """Feed one frame; return the crossings it confirmed (usually none).
@@ -162,8 +169,11 @@ class LineCounter(CrossingKernel):
         if len(ids) * len(self.lines) <= self._scalar_cells_up_to:
             return self._step_scalar(tracks, ids, seq, now)
         self._flush()
-        boxes = np.fromiter(
-            chain.from_iterable([t.box for t in tracks]), np.float64, 4 * len(ids)
-        ).reshape(-1, 4)
-        rows, fresh, seen = self._rows_for(ids, boxes, now)
-        return self._step(ids, boxes, rows, fresh, seen, seq, now)
+        box_list = [t.box for t in tracks]
+        # Packing the floats is the cheapest way into an array (a third
+        # cheaper than ``np.fromiter``); the array is read-only.
+        packing = self._box_packing.get(len(ids))
+        if packing is None:
+            packing = self._box_packing[len(ids)] = struct.Struct(f"{4 * len(ids)}d")
+        boxes = np.frombuffer(packing.pack(*chain.from_iterable(box_list))).reshape(-1, 4)
+        return self._step(ids, box_list, boxes, seq, now)

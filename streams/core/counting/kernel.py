@@ -2,26 +2,30 @@
 
 * :meth:`CrossingKernel._step` evaluates the rules (see
   :mod:`streams.core.counting.counter`) for all tracks and lines of a frame
-  with numpy: some forty calls whatever the frame's size.
+  with numpy: some thirty-five calls whatever the frame's size, on
+  contiguous (tracks, lines) arrays (numpy's fast path; broadcasting costs
+  several times as much on arrays this small). Most pairs are *simple* (a side
+  confirmed, no run on the other side, no path that may meet the line) and
+  take two array writes; the few *busy* ones are resolved one by one in
+  Python (:meth:`CrossingKernel._resolve_busy`), or, when there are many,
+  all pairs at once with numpy (:meth:`CrossingKernel._resolve_all`).
 * :meth:`CrossingKernel._step_scalar` does the same one track and line at a
   time in plain Python, cheaper for frames with few tracks. Same operations
   on the same float64 values in the same order: the same state and events to
-  the bit (``tests/unit/streams/core/counting/test_properties.py`` runs both
-  against a brute-force reference).
+  the bit (``tests/unit/streams/core/counting/test_properties.py`` runs them
+  all against a brute-force reference).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import repeat
 
 import numpy as np
 import numpy.typing as npt
 
-from schemas.config import LineConfig
 from schemas.events import CrossingEvent, Track
-from streams.core.counting.events import crossing_event
-from streams.core.counting.lines import anchor_columns, anchor_scalar
+from streams.core.counting.events import CrossingEvents
+from streams.core.counting.lines import anchor_scalar
 from streams.core.counting.state import (
     _CROSSED,
     _FAR,
@@ -55,14 +59,18 @@ class CrossingKernel(IdSwitches):
 
     camera_id: str
     run: str
+    _events: CrossingEvents
 
     #: Up to this many paths that may cross a line in one frame are tested one
     #: by one in Python; more at once with numpy (same results either way).
     _scalar_paths_up_to = 16
     #: Frames of up to this many (track, line) pairs run through a plain
     #: Python path (:meth:`_step_scalar`), cheaper than the numpy kernel's
-    #: fixed cost of some forty calls; same state, same results to the bit.
+    #: fixed cost of some thirty-five calls; same state, same results to the bit.
     _scalar_cells_up_to = 64
+    #: Up to this many busy (track, line) pairs in a frame (see :meth:`_step`)
+    #: are resolved one by one in Python; more at once with numpy.
+    _busy_cells_up_to = 24
 
     @staticmethod
     def _first_boxes(tracks: Sequence[Track], ids: list[int]) -> tuple[list[Track], list[int]]:
@@ -74,61 +82,188 @@ class CrossingKernel(IdSwitches):
         return list(first.values()), list(first)
 
     def _rows_for(
-        self, ids: list[int], boxes: FloatArray, now: float
-    ) -> tuple[IntArray, BoolArray, FloatArray]:
-        """State rows of these track ids, which of them start afresh, and
-        when each was seen before (``now`` for fresh ones)."""
+        self, ids: list[int], box_list: list[tuple[float, float, float, float]], now: float
+    ) -> tuple[list[int], list[bool] | None, list[float]]:
+        """State rows of these track ids, which of them start afresh (None:
+        none), and when each was seen before (``now`` for fresh ones)."""
         get = self._rows.get
-        rows = np.fromiter(map(get, ids, repeat(-1)), np.int64, len(ids))
+        rows = [get(i, -1) for i in ids]
         # A track unseen for longer than the ttl starts afresh even if the
         # sweep has not freed it yet, so the rule does not depend on sweeps.
         # (Row -1 reads the last row: harmless, its verdict is overridden.)
         seen_of = self._seen
-        seen = np.array([seen_of[r] for r in rows.tolist()], dtype=np.float64)
-        fresh: BoolArray = (rows < 0) | (seen < now - self.track_ttl_s)
-        any_fresh = bool(fresh.any())
+        seen = [seen_of[r] for r in rows]
+        edge = now - self.track_ttl_s
+        fresh = None
+        new: list[int] = []
+        if min(seen) < edge:
+            fresh = [r < 0 or s < edge for r, s in zip(rows, seen, strict=True)]
+            new = [k for k, f in enumerate(fresh) if f]
+        elif -1 in rows:  # new ids only, the common case
+            new = [k for k, r in enumerate(rows) if r < 0]
+            fresh = [False] * len(rows)
+            for k in new:
+                fresh[k] = True
         if self.id_switch_s > 0:
-            self._note_lost(rows.tolist(), now)
-        if not any_fresh:
-            return rows, fresh, seen
-        new = [int(k) for k in np.flatnonzero(fresh)]
-        self._assign_rows(ids, boxes, rows, fresh, seen, new, now)
+            self._note_lost(rows, now)
+        if new:
+            assert fresh is not None
+            self._assign_rows(ids, box_list, rows, fresh, seen, new, now)
         return rows, fresh, seen
 
     def _step(
         self,
         ids: list[int],
+        box_list: list[tuple[float, float, float, float]],
         boxes: FloatArray,
-        rows: IntArray,
-        fresh: BoolArray,
-        seen: FloatArray,
         seq: int,
         now: float,
     ) -> list[CrossingEvent]:
         # A numpy call costs about a microsecond whatever its size, so the
         # kernel makes few of them; arrays are (tracks, lines).
-        st = self._state[rows]  # a copy, written back below
-        any_fresh = bool(fresh.any())
-        if any_fresh:
-            st[fresh] = 0.0
-        if len(self._kinds) == 1:
-            x, y = anchor_columns(self._kinds[0], boxes)
-            qx: FloatArray = x[:, None]  # broadcasts over lines
-            qy: FloatArray = y[:, None]
-        else:
-            cols = [anchor_columns(k, boxes) for k in self._kinds]
-            qx = np.stack([c[0] for c in cols], axis=1)[:, self._kind_of_line]
-            qy = np.stack([c[1] for c in cols], axis=1)[:, self._kind_of_line]
+        rows, fresh, seen = self._rows_for(ids, box_list, now)
+        at_rows = np.array(rows, dtype=np.intp)
+        st = self._state[at_rows]  # a copy, written back below
+        fresh_k = [k for k, f in enumerate(fresh) if f] if fresh is not None else []
+        if fresh_k:
+            st[fresh_k] = 0.0
+        # Every array below is (tracks, lines) and C-contiguous, line
+        # constants included: numpy's fast path (a broadcast costs several
+        # times as much on arrays this small).
+        tiles = self._tiles.get(len(rows))
+        if tiles is None:
+            tiles = self._tiles[len(rows)] = self._line_tiles(len(rows))
+        ax, ay, dx, dy, length, beyond, neg_beyond, x_terms, y_terms = tiles
+        flat = boxes.ravel()
+        qx, qy = [
+            flat.take(terms[0])
+            if len(terms) == 1
+            else np.multiply(np.add(flat.take(terms[0]), flat.take(terms[1])), 0.5)
+            for terms in (x_terms, y_terms)
+        ]
         # orient(A, B, Q): the signed distance times the line's length.
-        o_now = self._dx * (qy - self._ay) - self._dy * (qx - self._ax)
-        dist = o_now / self._len
-        crossed = st[:, _CROSSED] > 0
+        o_now = np.subtract(qy, ay)
+        o_now *= dx
+        o_now -= np.multiply(np.subtract(qx, ax), dy)
+        dist = o_now / length
+        side = st[:, _SIDE]  # a view: written through below
+        # Side times distance: at least ``_beyond`` where the track is beyond
+        # the band on its confirmed side, at most minus that on the other.
+        toward = side * dist
         # Only a path whose ends are not strictly on one side can meet the
         # line (a product that underflows to 0 only lets more paths through).
-        maybe = (st[:, _ORIENT] * o_now) <= 0
-        if any_fresh:
-            maybe[fresh] = False
-        ci, cj = np.nonzero(maybe)
+        maybe = st[:, _ORIENT] * o_now <= 0
+        if fresh_k:
+            maybe[fresh_k] = False
+        # Most pairs are simple: a side confirmed, no run on the other side
+        # of the line, no path that may meet it. Their step is two array
+        # writes; the busy pairs take the rules in full.
+        busy = (toward <= neg_beyond) | maybe | (side == 0)
+        bk, bi = busy.nonzero()
+        if bk.size > self._busy_cells_up_to:
+            events = self._resolve_all(ids, st, dist, maybe, o_now, qx, qy, seq, now)
+        else:
+            old = st[bk, : _ORIENT + 1, bi].tolist()  # planes SIDE .. ORIENT, before
+            # The simple pairs: no run on the far side; ``crossed`` is kept in
+            # the band and cleared beyond it.
+            st[:, _FAR] = 0.0
+            np.copyto(st[:, _CROSSED], 0.0, where=toward >= beyond)
+            if old:
+                events = self._resolve_busy(ids, box_list, st, bk, bi, old, fresh, seq, now)
+            else:
+                events = []
+        if self.id_switch_s > 0:
+            st[:, _PREV_X : _PREV_Y + 1] = st[:, _X : _Y + 1]
+            st[:, _PREV_SEEN] = np.array(seen, dtype=np.float64)[:, None]
+            st[:, _HEIGHT] = (boxes[:, 3] - boxes[:, 1])[:, None]
+        st[:, _X] = qx
+        st[:, _Y] = qy
+        st[:, _ORIENT] = o_now
+        self._state[at_rows] = st
+        seen_of = self._seen
+        for row in rows:
+            seen_of[row] = now
+        return events
+
+    def _resolve_busy(
+        self,
+        ids: list[int],
+        box_list: list[tuple[float, float, float, float]],
+        st: FloatArray,
+        bk: IntArray,
+        bi: IntArray,
+        old: list[list[float]],
+        fresh: list[bool] | None,
+        seq: int,
+        now: float,
+    ) -> list[CrossingEvent]:
+        """The rules for the busy pairs (track ``bk``, line ``bi``; ``old``:
+        their planes SIDE .. ORIENT before the step) one by one in plain
+        Python, as in :meth:`_step_scalar`; their planes SIDE .. HIT_AT are
+        written into ``st``, the frame's rows."""
+        lines = self._busy_lines
+        fseq = float(seq)
+        events = []
+        out = []
+        for k, i, (side, was_crossed, was_far, hit_seq, hit_at, px, py, orient) in zip(
+            bk.tolist(), bi.tolist(), old, strict=True
+        ):
+            anchor, ax, ay, dx, dy, ln_len, md, neg_md, mf, ext, ends = lines[i]
+            qx, qy = anchor(box_list[k])
+            o_now = dx * (qy - ay) - dy * (qx - ax)
+            dist = o_now / ln_len
+            crossed = was_crossed > 0
+            if (
+                (fresh is None or not fresh[k])
+                and orient * o_now <= 0
+                and (ext or segments_intersect(px, py, qx, qy, *ends))
+            ):
+                crossed = True
+                hit_seq = fseq
+                hit_at = now
+            if dist >= md and dist > 0:
+                zone = 1.0
+            elif dist <= neg_md and dist < 0:
+                zone = -1.0
+            else:
+                zone = 0.0
+            agree = zone * side
+            far = was_far + 1.0 if agree < 0 else 0.0
+            confirm = far >= mf
+            if confirm and crossed:
+                event = self._event(i, ids[k], zone > 0, int(hit_seq), hit_at)
+                if event is not None:
+                    events.append(event)
+            flip = confirm or side == 0
+            out.append(
+                (
+                    zone if flip else side,
+                    1.0 if crossed and agree <= 0 and not flip else 0.0,
+                    0.0 if confirm else far,
+                    hit_seq,
+                    hit_at,
+                )
+            )
+        st[bk, : _HIT_AT + 1, bi] = out
+        return events
+
+    def _resolve_all(
+        self,
+        ids: list[int],
+        st: FloatArray,
+        dist: FloatArray,
+        maybe: BoolArray,
+        o_now: FloatArray,
+        qx: FloatArray,
+        qy: FloatArray,
+        seq: int,
+        now: float,
+    ) -> list[CrossingEvent]:
+        """The rules for every pair at once, with numpy: for frames with many
+        busy pairs (see :meth:`_step`). Planes SIDE .. HIT_AT of ``st``, the
+        frame's rows, are written in place."""
+        crossed = st[:, _CROSSED] > 0
+        ci, cj = maybe.nonzero()
         if ci.size:
             prev = st[ci, :, cj]  # (paths, planes)
             pqx = qx[ci, cj] if qx.shape[1] > 1 else qx[ci, 0]
@@ -165,26 +300,14 @@ class CrossingKernel(IdSwitches):
         np.copyto(side, zone, where=flip)  # side is a view of st
         far[confirm] = 0.0
         st[:, _FAR] = far
-        if self.id_switch_s > 0:
-            st[:, _PREV_X] = st[:, _X]
-            st[:, _PREV_Y] = st[:, _Y]
-            st[:, _PREV_SEEN] = seen[:, None]
-            st[:, _HEIGHT] = (boxes[:, 3] - boxes[:, 1])[:, None]
-        st[:, _X] = qx
-        st[:, _Y] = qy
-        st[:, _ORIENT] = o_now
-        self._state[rows] = st
-        seen_of = self._seen
-        for row in rows.tolist():
-            seen_of[row] = now
         if not emit.any():
             return []
         events = []
-        for k, i in zip(*np.nonzero(emit), strict=True):
+        for k, i in zip(*emit.nonzero(), strict=True):
             event = self._event(
-                self.lines[i],
+                int(i),
                 ids[k],
-                zone[k, i] > 0,
+                bool(zone[k, i] > 0),
                 int(st[k, _HIT_SEQ, i]),
                 float(st[k, _HIT_AT, i]),
             )
@@ -293,7 +416,7 @@ class CrossingKernel(IdSwitches):
         events = []
         for k, i, inward in emits:
             f = blocks[k]
-            event = self._event(self.lines[i], ids[k], inward, int(f[o_seq + i]), f[o_at + i])
+            event = self._event(i, ids[k], inward, int(f[o_seq + i]), f[o_at + i])
             if event is not None:
                 events.append(event)
         return events
@@ -352,15 +475,8 @@ class CrossingKernel(IdSwitches):
         return met
 
     def _event(
-        self, line: LineConfig, track_id: int, inward: bool, seq: int, at: float
+        self, line: int, track_id: int, inward: bool, seq: int, at: float
     ) -> CrossingEvent | None:
-        return crossing_event(
-            line,
-            track_id,
-            inward,
-            seq,
-            at,
-            camera_id=self.camera_id,
-            run=self.run,
-            config_version=self.config_version,
-        )
+        """The event of a crossing of the line of index ``line`` (None where
+        the line counts only the other way); ints and floats are Python's."""
+        return self._events.event(line, track_id, inward, seq, at)

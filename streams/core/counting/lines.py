@@ -9,6 +9,8 @@ bit-identical between the kernels and the scalar reference.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from schemas.config import LineConfig
@@ -25,7 +27,7 @@ from streams.core.counting.state import (
 )
 from streams.core.geometry import ANCHORS
 
-__all__ = ["LineConstants", "anchor_columns", "anchor_scalar"]
+__all__ = ["ANCHOR_TERMS", "LineConstants", "anchor_columns", "anchor_scalar"]
 
 
 def anchor_columns(kind: str, boxes: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -36,6 +38,18 @@ def anchor_columns(kind: str, boxes: FloatArray) -> tuple[FloatArray, FloatArray
 def anchor_scalar(kind: str, x1: float, y1: float, x2: float, y2: float) -> tuple[float, float]:
     """Anchor x, y of one box (``streams.core.geometry.ANCHORS``)."""
     return ANCHORS[kind]((x1, y1, x2, y2))
+
+
+#: Each anchor of ``streams.core.geometry.ANCHORS`` as box indices: x, then y,
+#: is half the sum of the two entries of the box named (``(b + b) * 0.5`` is
+#: ``b`` exactly, and ``(b[0] + b[2]) * 0.5`` is the formula itself).
+ANCHOR_TERMS: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {
+    "bottom_center": ((0, 2), (3, 3)),
+    "center": ((0, 2), (1, 3)),
+    "top_center": ((0, 2), (1, 1)),
+    "bottom_left": ((0, 0), (3, 3)),
+    "bottom_right": ((2, 2), (3, 3)),
+}
 
 
 class LineConstants:
@@ -74,6 +88,11 @@ class LineConstants:
         self._neg_min_d = -self._min_d
         self._min_f = np.array([ln.min_frames for ln in self.lines], dtype=np.float64)
         self._zero_band = bool((self._min_d == 0).any())
+        # Beyond the band: a distance of at least min_distance_px, or where
+        # that is 0 of at least the least positive float (the zone is then
+        # +1 or -1 only for a distance strictly off the line).
+        self._beyond = np.where(self._min_d > 0, self._min_d, np.nextafter(0.0, 1.0))
+        self._neg_beyond = -self._beyond
         self._extended = np.array([ln.id in extended for ln in self.lines], dtype=np.bool_)
         self._any_extended = bool(self._extended.any())
         self._extended_list: list[bool] = self._extended.tolist()
@@ -107,3 +126,35 @@ class LineConstants:
             )
             for i in range(n)
         ]
+        # Tiled constants for frames of n tracks (see _line_tiles), by n.
+        self._tiles: dict[int, tuple[Any, ...]] = {}
+        # Per line for the busy pairs of the numpy kernel: its anchor function
+        # (``geometry.ANCHORS``), constants, whether extended, and its ends.
+        self._busy_lines = [
+            (ANCHORS[ln.anchor], *self._line_consts[i], self._extended_list[i], self._ends_list[i])
+            for i, ln in enumerate(self.lines)
+        ]
+
+    def _line_tiles(self, n: int) -> tuple[Any, ...]:
+        """The per-line constants of the numpy kernel as (n, lines) arrays for
+        a frame of ``n`` tracks, and the indices into its flat boxes whose
+        half sums are the anchors: x then y, one index array where the
+        anchor is a box entry itself."""
+        shape = (n, len(self.lines))
+
+        def tiled(a: FloatArray) -> FloatArray:
+            return np.ascontiguousarray(np.broadcast_to(a, shape))
+
+        first = 4 * np.arange(n, dtype=np.intp)[:, None]
+        terms = [ANCHOR_TERMS[ln.anchor] for ln in self.lines]
+        axes = []
+        for axis in (0, 1):
+            pairs = np.array([t[axis] for t in terms], dtype=np.intp)  # (lines, 2)
+            index = [np.ascontiguousarray(first + pairs[:, j]) for j in (0, 1)]
+            axes.append(index[:1] if (pairs[:, 0] == pairs[:, 1]).all() else index)
+        return (
+            *(tiled(a) for a in (self._ax, self._ay, self._dx, self._dy, self._len)),
+            tiled(self._beyond),
+            tiled(self._neg_beyond),
+            *axes,
+        )

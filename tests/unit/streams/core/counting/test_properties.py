@@ -148,15 +148,18 @@ def run_core(
 def make_counter(
     lines: list[LineConfig], extended: set[str], id_switch_s: float, path: str
 ) -> LineCounter:
-    """A counter whose frames all take the scalar path, or all the numpy kernel."""
+    """A counter whose frames all take the scalar path, or all the numpy kernel
+    (``dense``: with every pair of every frame resolved by numpy)."""
     c = LineCounter(
         "cam", lines, "prop", track_ttl_s=TTL, extend_lines=extended, id_switch_s=id_switch_s
     )
-    c._scalar_cells_up_to = {"scalar": 10**9, "numpy": -1}[path]
+    c._scalar_cells_up_to = {"scalar": 10**9, "numpy": -1, "dense": -1}[path]
+    if path == "dense":
+        c._busy_cells_up_to = -1
     return c
 
 
-PATHS = pytest.mark.parametrize("path", ["scalar", "numpy"])
+PATHS = pytest.mark.parametrize("path", ["scalar", "numpy", "dense"])
 
 
 # ------------------------------------------------------------------ strategies
@@ -253,7 +256,7 @@ def test_core_equals_reference(path, scene):
 def test_vectorised_path_test_equals_reference(scene):
     frames, lines, extended = scene
     expected = reference(frames, lines, extended)
-    assert run_core(frames, lines, extended, numpy_paths=True, path="numpy") == expected
+    assert run_core(frames, lines, extended, numpy_paths=True, path="dense") == expected
 
 
 @PATHS
@@ -277,20 +280,24 @@ def test_state_round_trip_changes_nothing_with_id_switches(path, scene, at):
 @settings(max_examples=300, deadline=None)
 @given(scenes(), st.sampled_from([0.0, 1.0]), st.lists(st.booleans(), min_size=60, max_size=60))
 def test_scalar_and_numpy_paths_agree_to_the_bit(scene, id_switch_s, scalar_frames):
-    """The same frames through the scalar path, the numpy kernel, and a counter
-    that switches between them frame by frame: the same events and the same
-    state (its JSON, so to the bit) after every frame."""
+    """The same frames through the scalar path, the numpy kernel (its pairs
+    resolved one by one, or all at once), and a counter that switches between
+    them frame by frame: the same events and the same state (its JSON, so to
+    the bit) after every frame."""
     frames, lines, extended = scene
-    scalar = make_counter(lines, extended, id_switch_s, "scalar")
-    numpy_ = make_counter(lines, extended, id_switch_s, "numpy")
-    mixed = make_counter(lines, extended, id_switch_s, "numpy")
-    for frame, use_scalar in zip(frames, scalar_frames, strict=False):
+    counters = [
+        make_counter(lines, extended, id_switch_s, path)
+        for path in ("scalar", "numpy", "dense", "numpy")
+    ]
+    mixed = counters[-1]
+    for k, (frame, use_scalar) in enumerate(zip(frames, scalar_frames, strict=False)):
         mixed._scalar_cells_up_to = 10**9 if use_scalar else -1
-        outs = [c.trigger(frame) for c in (scalar, numpy_, mixed)]
-        assert outs[0] == outs[1] == outs[2]
-        states = [json.dumps(c.state_dict()) for c in (scalar, numpy_, mixed)]
-        assert states[0] == states[1] == states[2]
-        assert scalar.track_ids == numpy_.track_ids == mixed.track_ids
+        mixed._busy_cells_up_to = -1 if k % 3 == 0 else 24
+        outs = [c.trigger(frame) for c in counters]
+        assert all(out == outs[0] for out in outs)
+        states = [json.dumps(c.state_dict()) for c in counters]
+        assert all(state == states[0] for state in states)
+        assert all(c.track_ids == counters[0].track_ids for c in counters)
 
 
 @st.composite
