@@ -21,6 +21,7 @@ from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDept
 from api.alerts import AlertMutation, AlertQuery, AlertSubscription
 from api.auth.graphql import AuthMutation, AuthQuery
 from api.cameras import CameraMutation, CameraQuery
+from api.crossings import CrossingQuery
 from api.history import HistoryQuery
 from api.metrics import GraphQLMetrics
 from api.operations import OperationsMutation
@@ -34,7 +35,7 @@ MAX_TOKENS = 3000
 
 
 @strawberry.type
-class Query(ZoneQuery, AlertQuery, HistoryQuery, CameraQuery, AuthQuery):
+class Query(ZoneQuery, AlertQuery, HistoryQuery, CameraQuery, CrossingQuery, AuthQuery):
     pass
 
 

@@ -57,6 +57,7 @@ NEEDS = {
         "facilityStatistics": Viewer,
         "cameras": Viewer,
         "camera": Viewer,
+        "crossings": Viewer,
         "me": Viewer,
         "apiKeys": Admin,
     },
