@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import strawberry
 from graphql import GraphQLError
@@ -10,13 +11,33 @@ from graphql import GraphQLError
 from api.auth.permissions import Viewer
 from api.cameras.status import camera_status
 from api.cameras.types import Camera
+from api.history.buckets import history_timezone
+from api.history.timeframes import Timeframe, timeframe_range
 from api.state import ApiState
 
 __all__ = ["CameraQuery", "load_cameras"]
 
 
-def load_cameras(state: ApiState, ids: list[str] | None = None) -> list[Camera]:
+async def counts_today(state: ApiState, now: datetime) -> dict[str, tuple[int, int]]:
+    """Line id -> (in, out) since local midnight, from the raw crossings (always current,
+    unlike aggregates that refresh on a schedule)."""
+    tz = ZoneInfo(await history_timezone(state.pool))
+    start = timeframe_range(Timeframe.TODAY, now, tz).start
+    async with state.pool.connection() as conn:
+        rows = await (
+            await conn.execute(
+                "SELECT line_id, count(*) FILTER (WHERE direction = 'in'), "
+                "count(*) FILTER (WHERE direction = 'out') "
+                "FROM crossings WHERE occurred_at >= %s GROUP BY line_id",
+                (start,),
+            )
+        ).fetchall()
+    return {line: (int(i), int(o)) for line, i, o in rows}
+
+
+async def load_cameras(state: ApiState, ids: list[str] | None = None) -> list[Camera]:
     now = datetime.now(UTC)
+    today = await counts_today(state, now)
     out = []
     for camera in state.plant.cameras:
         if ids is not None and camera.id not in ids:
@@ -30,6 +51,7 @@ def load_cameras(state: ApiState, ids: list[str] | None = None) -> list[Camera]:
                 camera_status(beat, now),
                 beat,
                 state.hub.snapshots.get(camera.id),
+                today,
             )
         )
     return out
@@ -41,13 +63,13 @@ class CameraQuery:
         description="Every configured camera with its lines and live status.",
         permission_classes=[Viewer],
     )
-    def cameras(self, info: strawberry.Info) -> list[Camera]:
-        return load_cameras(info.context["state"])
+    async def cameras(self, info: strawberry.Info) -> list[Camera]:
+        return await load_cameras(info.context["state"])
 
     @strawberry.field(description="One camera by id.", permission_classes=[Viewer])
-    def camera(self, info: strawberry.Info, id: strawberry.ID) -> Camera:
+    async def camera(self, info: strawberry.Info, id: strawberry.ID) -> Camera:
         state: ApiState = info.context["state"]
-        found = load_cameras(state, [str(id)])
+        found = await load_cameras(state, [str(id)])
         if not found:
             raise GraphQLError(f"unknown camera {id!r}", extensions={"code": "NOT_FOUND"})
         return found[0]

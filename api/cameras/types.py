@@ -33,9 +33,13 @@ class CountingLine:
     anchor: str
     min_distance_px: float
     min_frames: int
+    entries_today: int = strawberry.field(
+        default=0, description="Crossings in since local midnight (the plant's time zone)."
+    )
+    exits_today: int = strawberry.field(default=0, description="Crossings out since midnight.")
 
     @classmethod
-    def from_config(cls, line: LineConfig) -> CountingLine:
+    def from_config(cls, line: LineConfig, today: tuple[int, int] = (0, 0)) -> CountingLine:
         return cls(
             id=strawberry.ID(line.id),
             camera_id=strawberry.ID(line.camera_id),
@@ -46,6 +50,8 @@ class CountingLine:
             anchor=line.anchor,
             min_distance_px=line.min_distance_px,
             min_frames=line.min_frames,
+            entries_today=today[0],
+            exits_today=today[1],
         )
 
 
@@ -78,6 +84,10 @@ class Camera:
     reconnects: int | None
     detector: str | None
     last_error: str | None
+    entries_today: int = strawberry.field(
+        description="Crossings in over this camera's lines since local midnight."
+    )
+    exits_today: int = strawberry.field(description="Crossings out since local midnight.")
     snapshot_request_id: strawberry.ID | None = strawberry.field(
         description="The request the newest snapshot answered (GET /cameras/<id>/snapshot.jpg)."
     )
@@ -95,13 +105,20 @@ class Camera:
         status: str,
         beat: CameraHealth | None,
         snapshot: CameraSnapshot | None = None,
+        today: dict[str, tuple[int, int]] | None = None,
     ) -> Camera:
+        today = today or {}
+        counted = [today.get(line.id, (0, 0)) for line in lines]
         return cls(
             id=strawberry.ID(camera.id),
             name=camera.name or camera.id,
             width=camera.width,
             height=camera.height,
-            lines=[CountingLine.from_config(line) for line in lines],
+            lines=[
+                CountingLine.from_config(line, c) for line, c in zip(lines, counted, strict=True)
+            ],
+            entries_today=sum(c[0] for c in counted),
+            exits_today=sum(c[1] for c in counted),
             zone_ids=[strawberry.ID(z) for z in zone_ids],
             status=status,
             producer_status=beat.status if beat else None,

@@ -62,8 +62,8 @@ const ALERT_FIELDS = "alertId kind severity subjectType subjectId message value 
   "resolvedAt resolvedBy resolveReason";
 const CAMERA_FIELDS = "id name width height status producerStatus heartbeatAt lastFrameAt " +
   "captureFps processedFps processingMs framesPublished framesDropped reconnects detector lastError " +
-  "zoneIds snapshotRequestId snapshotAt snapshotError " +
-  "lines { id points { x y } fromZone toZone allowed anchor }";
+  "zoneIds snapshotRequestId snapshotAt snapshotError entriesToday exitsToday " +
+  "lines { id points { x y } fromZone toZone allowed anchor entriesToday exitsToday }";
 
 async function loadZones() {
   const data = await gql(`{ zones { ${ZONE_FIELDS} } }`);
@@ -317,6 +317,8 @@ function renderCameras() {
       <dt>detector</dt><dd>${esc(c.detector || "—")}</dd>
       <dt>reconnects</dt><dd>${c.reconnects ?? "—"}</dd>
       <dt>feeds</dt><dd>${c.zoneIds.map(esc).join(", ")}</dd>
+      <dt>today</dt><dd class="today">in ${c.entriesToday} · out ${c.exitsToday}</dd>
+      ${c.lines.map((ln) => `<dt>${esc(ln.id)}</dt><dd>in ${ln.entriesToday} · out ${ln.exitsToday}</dd>`).join("")}
     </dl></div>`).join("")}</div>`;
   view.querySelectorAll(".camera").forEach((el, i) => {
     drawLines(el.querySelector("canvas"), cameras[i]);

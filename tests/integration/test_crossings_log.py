@@ -5,12 +5,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from api.auth.principals import Principal, Role
+from api.history.timeframes import Timeframe, timeframe_range
 from api.schema import schema
 from api.state import ApiState
 from schemas.config import load_plant_config
@@ -138,3 +141,42 @@ async def test_bad_arguments_get_clear_errors(
 ) -> None:
     [error] = (await run(state, **variables))["errors"]
     assert error.extensions["code"] == code and says in error.message
+
+
+async def test_cameras_count_each_lines_crossings_since_local_midnight(
+    state: ApiState,
+) -> None:
+    now = datetime.now(UTC)
+    midnight = timeframe_range(Timeframe.TODAY, now, ZoneInfo("Europe/Berlin")).start
+    rows = [
+        (midnight + timedelta(seconds=1), "gate-north", "in"),
+        (now - timedelta(seconds=1), "gate-north", "in"),
+        (now - timedelta(seconds=1), "gate-north", "out"),
+        (now - timedelta(seconds=2), "door-office", "out"),
+        (midnight - timedelta(seconds=1), "gate-north", "in"),  # yesterday, Berlin time
+    ]
+    async with state.pool.connection() as conn:
+        for at, line, direction in rows:
+            camera = "cam-north" if line == "gate-north" else "cam-south"
+            await conn.execute(
+                "INSERT INTO crossings VALUES (%s, %s, %s, %s, 1, 1, %s, 'a', 'b', 'v1')",
+                (uuid.uuid4(), at, camera, line, direction),
+            )
+    state.hub = SimpleNamespace(cameras={}, snapshots={})  # type: ignore[assignment]
+    result = await schema.execute(
+        "{ cameras { id entriesToday exitsToday lines { id entriesToday exitsToday } } }",
+        context_value={"state": state, "principal": VIEWER},
+    )
+    assert result.errors is None, result.errors
+    got = {c["id"]: c for c in result.data["cameras"]}  # type: ignore[index]
+    assert (got["cam-north"]["entriesToday"], got["cam-north"]["exitsToday"]) == (2, 1)
+    assert (got["cam-south"]["entriesToday"], got["cam-south"]["exitsToday"]) == (0, 1)
+    lines = {
+        ln["id"]: (ln["entriesToday"], ln["exitsToday"]) for c in got.values() for ln in c["lines"]
+    }
+    assert lines == {
+        "gate-north": (2, 1),
+        "door-workshop": (0, 0),
+        "gate-south": (0, 0),
+        "door-office": (0, 1),
+    }
