@@ -19,6 +19,7 @@ from api.history.buckets import (
     read_history,
     read_statistics,
 )
+from api.history.dwell import DwellTime, read_dwell
 from api.history.timeframes import timeframe_range
 from api.history.types import FacilityStatistics, Granularity, History, Timeframe, TimeRange
 from api.state import ApiState
@@ -88,6 +89,16 @@ class HistoryQuery:
         return TimeRange(
             from_=found.start, to=found.end, granularity=found.granularity, timezone=tz
         )
+
+    @strawberry.field(
+        permission_classes=[Viewer],
+        description="Average, median and longest stay in a zone over a range (at most 31 "
+        "days), first in first out, from its entries and exits.",
+    )
+    async def dwell_time(
+        self, info: strawberry.Info, zone: strawberry.ID, from_: From, to: To
+    ) -> DwellTime:
+        return await read_dwell(info.context["state"], str(zone), from_, to)
 
     @strawberry.field(
         permission_classes=[Viewer],

@@ -180,3 +180,61 @@ async def test_cameras_count_each_lines_crossings_since_local_midnight(
         "gate-south": (0, 0),
         "door-office": (0, 1),
     }
+
+
+async def test_dwell_time_of_a_zone_from_its_stored_changes(state: ApiState) -> None:
+    # One person inside before the range; in the range: in at +0 and +10 s, then
+    # exits at +20 (the one from before), +30 and +70: stays 30 s and 60 s.
+    samples = [  # seconds from T0, occupancy after, entered, exited
+        (-60, 1, 1, 0),
+        (0, 2, 1, 0),
+        (10, 3, 1, 0),
+        (20, 2, 0, 1),
+        (30, 1, 0, 1),
+        (70, 0, 0, 1),
+        (80, 1, 1, 0),  # still inside at the end
+    ]
+    async with state.pool.connection() as conn:
+        entries = exits = 0
+        for version, (dt, occ, ins, outs) in enumerate(samples, start=1):
+            entries, exits = entries + ins, exits + outs
+            await conn.execute(
+                "INSERT INTO occupancy_samples (id, at, zone_id, occupancy, entries, exits, "
+                "version, cause, cause_id, delta, entered, exited, level) "
+                "VALUES (%s, %s, 'office', %s, %s, %s, %s, 'crossing', %s, %s, %s, %s, %s)",
+                (
+                    uuid.uuid4(),
+                    T0 + timedelta(seconds=dt),
+                    occ,
+                    entries,
+                    exits,
+                    version,
+                    uuid.uuid4(),
+                    ins - outs,
+                    ins,
+                    outs,
+                    occ,
+                ),
+            )
+    result = await schema.execute(
+        """query ($f: DateTime!, $t: DateTime!) { dwellTime(zone: "office", from: $f, to: $t) {
+             visits averageSeconds medianSeconds maxSeconds stillInside } }""",
+        variable_values={"f": T0.isoformat(), "t": (T0 + timedelta(minutes=5)).isoformat()},
+        context_value={"state": state, "principal": VIEWER},
+    )
+    assert result.errors is None, result.errors
+    assert result.data == {  # type: ignore[comparison-overlap]
+        "dwellTime": {
+            "visits": 2,
+            "averageSeconds": 45.0,
+            "medianSeconds": 45.0,
+            "maxSeconds": 60.0,
+            "stillInside": 1,
+        }
+    }
+    bad = await schema.execute(
+        '{ dwellTime(zone: "office", from: "2026-03-02T09:00:00Z", to: "2026-03-02T08:00:00Z") '
+        "{ visits } }",
+        context_value={"state": state, "principal": VIEWER},
+    )
+    assert bad.errors and "from must be before to" in bad.errors[0].message

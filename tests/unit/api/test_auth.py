@@ -55,6 +55,7 @@ NEEDS = {
         "history": Viewer,
         "timeframe": Viewer,
         "facilityStatistics": Viewer,
+        "dwellTime": Viewer,
         "cameras": Viewer,
         "camera": Viewer,
         "crossings": Viewer,
