@@ -29,7 +29,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
-from api.auth.http import Authenticator, AuthError, denied
+from api.auth.http import Authenticator, AuthError, denied, error_response
 from api.auth.keys import KeyVerifier
 from api.auth.oidc import OidcVerifier
 from api.cameras import snapshot_route
@@ -108,11 +108,7 @@ class _Authenticated:
         state = self.state_ref.get("state")
         if (too_big := body_refusal(request.method, request.headers)) is not None:
             status, message = too_big
-            body = {
-                "data": None,
-                "errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}],
-            }
-            await JSONResponse(body, status_code=status)(scope, receive, send)
+            await error_response(status, "BAD_REQUEST", message)(scope, receive, send)
             return
         if not ide:
             if state is None or state.auth is None:

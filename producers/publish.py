@@ -14,13 +14,12 @@ with simulated cameras too.
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from producers.camera.health import producer_id
 from schemas.events import FrameDetections
 from schemas.health import CameraHealth, CameraStatus
 
@@ -61,7 +60,7 @@ class PlayedCamera:
         self.frames_at_beat, self.beat_capture = self.frames, self.last_capture
         return CameraHealth(
             camera_id=self.camera_id,
-            producer_id=f"{socket.gethostname()}:{os.getpid()}",
+            producer_id=producer_id(),
             status=status,
             at=datetime.now(UTC),
             started_at=self.started_at,

@@ -6,6 +6,7 @@ Start the real services through ``deploy/``, carve out a private namespace
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -136,6 +137,21 @@ def drop_namespace(services: Services, ns: Namespace) -> None:
 
 def create_topics(ns: Namespace) -> None:
     subprocess.run([sys.executable, "-m", "streams.admin"], env=ns.env, check=True, cwd=ROOT)
+
+
+async def read_topic(ns: Namespace, name: str) -> list[dict]:
+    """Every record of a namespace's topic so far, as JSON (the test's own view)."""
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(
+        ns.topic(name), bootstrap_servers=ns.bootstrap, group_id=None, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        batches = await consumer.getmany(timeout_ms=3000)
+        return [json.loads(r.value) for records in batches.values() for r in records]
+    finally:
+        await consumer.stop()
 
 
 def free_port() -> int:

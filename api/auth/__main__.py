@@ -21,10 +21,8 @@ import sys
 from pathlib import Path
 
 import psycopg
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 
-from api.auth.keys import create_key_sync, parse_key
+from api.auth.keys import REVOKE, create_key_sync, parse_key, secret_matches
 from api.auth.principals import Role
 from streams.settings import Settings
 
@@ -36,12 +34,7 @@ def _works(conn: psycopg.Connection, key: str) -> bool:
     row = conn.execute(
         "SELECT secret_hash FROM api_keys WHERE key_id = %s AND revoked_at IS NULL", (parsed[0],)
     ).fetchone()
-    if row is None:
-        return False
-    try:
-        return PasswordHasher().verify(row[0], parsed[1])
-    except (VerificationError, InvalidHashError):
-        return False
+    return row is not None and secret_matches(row[0], parsed[1])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,11 +61,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{row[0]}  {row[2]:<8}  {row[1]}  created {row[3]:%Y-%m-%d %H:%M}{revoked}")
             return 0
         if args.command == "revoke":
-            found = conn.execute(
-                "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()), "
-                "revoked_by = coalesce(revoked_by, %s) WHERE key_id = %s RETURNING key_id",
-                (by, args.key_id),
-            ).fetchone()
+            found = conn.execute(REVOKE, (by, args.key_id)).fetchone()
             if found is None:
                 print(f"no key {args.key_id}", file=sys.stderr)
                 return 1

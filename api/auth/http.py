@@ -20,7 +20,7 @@ from api.auth.keys import KEY_PATTERN, KeyVerifier
 from api.auth.oidc import OidcVerifier
 from api.auth.principals import Principal, Role
 
-__all__ = ["AuthError", "Authenticator", "denied", "origin_allowed", "refused"]
+__all__ = ["AuthError", "Authenticator", "denied", "error_response", "origin_allowed", "refused"]
 
 
 class AuthError(Exception):
@@ -36,11 +36,19 @@ class AuthError(Exception):
         return 401 if self.code == "UNAUTHENTICATED" else 403
 
 
+def error_response(status: int, code: str, message: str, **headers: str) -> Response:
+    """A GraphQL-shaped error body for a request refused before it ran."""
+    body = {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
 def denied(e: AuthError) -> Response:
-    """A GraphQL-shaped error body, with 401 or 403."""
-    body = {"data": None, "errors": [{"message": e.message, "extensions": {"code": e.code}}]}
-    headers = {"www-authenticate": 'Bearer realm="occupancy"'} if e.status == 401 else {}
-    return JSONResponse(body, status_code=e.status, headers=headers)
+    """:func:`error_response` with 401 or 403."""
+    if e.status == 401:
+        return error_response(
+            401, e.code, e.message, **{"www-authenticate": 'Bearer realm="occupancy"'}
+        )
+    return error_response(e.status, e.code, e.message)
 
 
 def origin_allowed(origin: str | None, host: str | None, allowed: frozenset[str]) -> bool:

@@ -31,6 +31,7 @@ from api.auth.principals import Principal, Role
 __all__ = [
     "KEY_ID_PATTERN",
     "KEY_PATTERN",
+    "REVOKE",
     "ApiKey",
     "KeyVerifier",
     "create_key",
@@ -39,6 +40,7 @@ __all__ = [
     "new_key",
     "parse_key",
     "revoke_key",
+    "secret_matches",
 ]
 
 #: ``occ_`` + 12 hex digits of key id + ``_`` + 43 characters of urlsafe base64.
@@ -79,6 +81,14 @@ def new_key() -> tuple[str, str, str]:
     return f"occ_{key_id}_{secret}", key_id, _HASHER.hash(secret)
 
 
+def secret_matches(secret_hash: str, secret: str) -> bool:
+    """Whether ``secret`` is the one ``secret_hash`` was made from (argon2: slow on purpose)."""
+    try:
+        return _HASHER.verify(secret_hash, secret)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 def parse_key(key: str) -> tuple[str, str] | None:
     """``(key_id, secret)`` of a well-formed key, else None."""
     m = KEY_PATTERN.fullmatch(key)
@@ -110,14 +120,17 @@ async def list_keys(conn: AsyncConnection) -> list[ApiKey]:
         return [ApiKey.from_row(r) for r in await cur.fetchall()]
 
 
+#: Revoke a key (again: no change); params ``(by, key_id)``.
+REVOKE = (
+    "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()), "
+    "revoked_by = coalesce(revoked_by, %s) WHERE key_id = %s RETURNING *"
+)
+
+
 async def revoke_key(conn: AsyncConnection, key_id: str, by: str) -> ApiKey | None:
     """Revoke a key (again: no change); None if there is no such key."""
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(
-            "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()), "
-            "revoked_by = coalesce(revoked_by, %s) WHERE key_id = %s RETURNING *",
-            (by, key_id),
-        )
+        await cur.execute(REVOKE, (by, key_id))
         row = await cur.fetchone()
     return ApiKey.from_row(row) if row else None
 
@@ -152,9 +165,7 @@ class KeyVerifier:
         if row is None:
             self._cache.pop(digest, None)
             return None
-        try:
-            await asyncio.to_thread(_HASHER.verify, row["secret_hash"], secret)
-        except (VerificationError, InvalidHashError):
+        if not await asyncio.to_thread(secret_matches, row["secret_hash"], secret):
             return None
         principal = Principal(f"key:{row['name']}", Role(row["role"]), "api-key")
         if len(self._cache) > 10_000:  # many distinct keys: start over, never grow unbounded

@@ -28,8 +28,8 @@ async def counts_today(state: ApiState, now: datetime) -> dict[str, tuple[int, i
             await conn.execute(
                 "SELECT line_id, count(*) FILTER (WHERE direction = 'in'), "
                 "count(*) FILTER (WHERE direction = 'out') "
-                "FROM crossings WHERE occurred_at >= %s GROUP BY line_id",
-                (start,),
+                "FROM crossings WHERE line_id = ANY(%s) AND occurred_at >= %s GROUP BY line_id",
+                ([line.id for line in state.plant.lines], start),
             )
         ).fetchall()
     return {line: (int(i), int(o)) for line, i, o in rows}

@@ -55,6 +55,21 @@ class CountingLine:
         )
 
 
+#: Camera fields that are the newest heartbeat's fields of the same name.
+_FROM_HEARTBEAT = (
+    "producer_id",
+    "last_frame_at",
+    "capture_fps",
+    "processed_fps",
+    "processing_ms",
+    "frames_published",
+    "frames_dropped",
+    "reconnects",
+    "detector",
+    "last_error",
+)
+
+
 @strawberry.type(description="A configured camera, its lines and its producer's latest heartbeat.")
 class Camera:
     id: strawberry.ID
@@ -122,17 +137,8 @@ class Camera:
             zone_ids=[strawberry.ID(z) for z in zone_ids],
             status=status,
             producer_status=beat.status if beat else None,
-            producer_id=beat.producer_id if beat else None,
             heartbeat_at=beat.at if beat else None,
-            last_frame_at=beat.last_frame_at if beat else None,
-            capture_fps=beat.capture_fps if beat else None,
-            processed_fps=beat.processed_fps if beat else None,
-            processing_ms=beat.processing_ms if beat else None,
-            frames_published=beat.frames_published if beat else None,
-            frames_dropped=beat.frames_dropped if beat else None,
-            reconnects=beat.reconnects if beat else None,
-            detector=beat.detector if beat else None,
-            last_error=beat.last_error if beat else None,
+            **{f: getattr(beat, f) if beat else None for f in _FROM_HEARTBEAT},
             snapshot_request_id=strawberry.ID(str(snapshot.request_id)) if snapshot else None,
             snapshot_at=snapshot.at if snapshot else None,
             snapshot_error=snapshot.error if snapshot else None,

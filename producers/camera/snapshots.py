@@ -17,8 +17,6 @@ import asyncio
 import base64
 import contextlib
 import logging
-import os
-import socket
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -27,6 +25,7 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from producers.camera.buffer import CapturedFrame
+from producers.camera.health import producer_id
 from schemas.config import CameraConfig
 from schemas.snapshots import (
     MAX_SNAPSHOT_BYTES,
@@ -119,7 +118,7 @@ class SnapshotResponder:
         self.requests_topic = requests_topic
         self.snapshots_topic = snapshots_topic
         self.cameras = dict(cameras)
-        self.producer_id = f"{socket.gethostname()}:{os.getpid()}"
+        self.producer_id = producer_id()
         self.answered = 0
         self._task: asyncio.Task[None] | None = None
         self._consumer: Any = None

@@ -19,7 +19,6 @@ import httpx
 import psycopg
 import pytest
 import websockets
-from aiokafka import AIOKafkaConsumer
 from prometheus_client.parser import text_string_to_metric_families
 
 from producers.simulation.scene import Scene
@@ -32,6 +31,7 @@ from tests.harness import (
     create_topics,
     free_port,
     publish_frames,
+    read_topic,
 )
 from tests.harness import api as start_api
 from tests.harness import worker as start_worker
@@ -99,21 +99,6 @@ def zone_gauges(samples: Samples) -> dict[str, float]:
 
 def json_messages(log: str) -> list[dict]:
     return [json.loads(line) for line in log.splitlines() if line.startswith("{")]
-
-
-async def dead_letters(ns: Namespace) -> list[dict]:
-    consumer = AIOKafkaConsumer(
-        ns.topic("deadletter"),
-        bootstrap_servers=ns.bootstrap,
-        group_id=None,
-        auto_offset_reset="earliest",
-    )
-    await consumer.start()
-    try:
-        batches = await consumer.getmany(timeout_ms=3000)
-        return [json.loads(r.value) for records in batches.values() for r in records]
-    finally:
-        await consumer.stop()
 
 
 async def test_scene_counts_exactly_through_kafka_postgres_and_graphql(
@@ -249,7 +234,7 @@ async def test_scene_counts_exactly_through_kafka_postgres_and_graphql(
     assert {z: {k: last[z][k] for k in ("occupancy", "entries", "exits")} for z in last} == expected
 
     # The malformed message went to the dead-letter topic, with reason and origin.
-    letters = await dead_letters(namespace)
+    letters = await read_topic(namespace, "deadletter")
     assert len(letters) == 1
     (letter,) = letters
     assert letter["source_topic"] == namespace.topic("detections")

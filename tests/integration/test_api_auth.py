@@ -13,11 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 import websockets
-from aiokafka import AIOKafkaConsumer
 from websockets.exceptions import ConnectionClosed
 
 from api.limits import MAX_BODY_BYTES, MAX_SUBSCRIPTIONS
-from tests.harness import Namespace, Process, create_topics
+from tests.harness import Namespace, Process, create_topics, read_topic
 from tests.harness import api as start_api
 
 pytestmark = pytest.mark.integration
@@ -47,18 +46,6 @@ async def connection_init(url: str, payload: dict | None) -> str:
             return json.loads(await asyncio.wait_for(ws.recv(), 10))["type"]
         except ConnectionClosed as e:
             return f"closed {e.rcvd.code if e.rcvd else None}"
-
-
-async def commands(ns: Namespace) -> list[dict]:
-    consumer = AIOKafkaConsumer(
-        ns.topic("commands"), bootstrap_servers=ns.bootstrap, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    try:
-        batches = await consumer.getmany(timeout_ms=3000)
-        return [json.loads(r.value) for records in batches.values() for r in records]
-    finally:
-        await consumer.stop()
 
 
 async def test_roles_keys_subscriptions_and_origin_on_the_real_api(
@@ -183,7 +170,9 @@ async def test_roles_keys_subscriptions_and_origin_on_the_real_api(
         assert response.status_code == 413
 
     # Of all the calibrations tried, only the operator's was published.
-    published = [c for c in await commands(namespace) if c["type"] == "OccupancyCalibrated"]
+    published = [
+        c for c in await read_topic(namespace, "commands") if c["type"] == "OccupancyCalibrated"
+    ]
     assert [(c["zone_id"], c["occupancy"], c["by"]) for c in published] == [
         ("lobby", 4, "key:test-operator")
     ]

@@ -9,7 +9,7 @@ nothing for a refused one.
 
 from __future__ import annotations
 
-import json
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from hypothesis_graphql import Mode, mutations, queries
 
 from api.schema import schema
-from tests.harness import Namespace, Process, create_topics
+from tests.harness import Namespace, Process, create_topics, read_topic
 from tests.harness import api as start_api
 
 pytestmark = pytest.mark.integration
@@ -41,25 +41,6 @@ FUZZ = settings(
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-
-
-def read_topic(ns: Namespace, name: str) -> list[dict]:
-    import asyncio
-
-    from aiokafka import AIOKafkaConsumer
-
-    async def read() -> list[dict]:
-        consumer = AIOKafkaConsumer(
-            ns.topic(name), bootstrap_servers=ns.bootstrap, auto_offset_reset="earliest"
-        )
-        await consumer.start()
-        try:
-            batches = await consumer.getmany(timeout_ms=3000)
-            return [json.loads(r.value) for records in batches.values() for r in records]
-        finally:
-            await consumer.stop()
-
-    return asyncio.run(read())
 
 
 def answered(response: httpx.Response, document: str) -> dict:
@@ -129,8 +110,12 @@ def test_fuzzed_documents_get_answers_and_only_accepted_calls_publish(
 
     print(f"fuzz: accepted {accepted}")
     calibrations = [
-        c for c in read_topic(namespace, "commands") if c["type"] == "OccupancyCalibrated"
+        c
+        for c in asyncio.run(read_topic(namespace, "commands"))
+        if c["type"] == "OccupancyCalibrated"
     ]
     assert len(calibrations) == accepted["calibrateZone"]
     assert all(c["by"] == "key:test-operator" for c in calibrations)
-    assert len(read_topic(namespace, "snapshot-requests")) == accepted["requestSnapshot"]
+    assert (
+        len(asyncio.run(read_topic(namespace, "snapshot-requests"))) == accepted["requestSnapshot"]
+    )
